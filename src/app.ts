@@ -1,0 +1,14 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "./env.ts";
+import { notFound, onError } from "./middleware/error-handler.ts";
+import { requestContext } from "./middleware/request-context.ts";
+import { healthRoutes } from "./routes/health/index.ts";
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use("*", requestContext);
+  app.onError(onError);
+  app.notFound(notFound);
+  app.route("/health", healthRoutes);
+  return app;
+}
