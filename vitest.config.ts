@@ -1,4 +1,11 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { bundleDriverForTests } from "./scripts/lib/bundle-driver.ts";
+import { TEST_JWT_SECRET } from "./test/support/constants.ts";
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+const driverBundle = await bundleDriverForTests(root);
 
 export default defineConfig({
   test: {
@@ -8,6 +15,29 @@ export default defineConfig({
           name: "node",
           include: ["test/node/**/*.test.ts"],
           environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                MONGODB_URI: inject<string>("mongodbUri"),
+                DB_NAME: inject<string>("dbName"),
+                JWT_SECRET: TEST_JWT_SECRET,
+                LOG_LEVEL: "warn",
+              },
+            },
+          })),
+        ],
+        resolve: { alias: [{ find: /^mongodb$/, replacement: driverBundle }] },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/support/worker-global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -1,0 +1,24 @@
+import { EJSON } from "bson";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Db, Document } from "mongodb";
+
+/** The shared legacy fixture; LEGACY_FIXTURE_DIR may point at another of the same shape. */
+export const LEGACY_FIXTURE_DIR =
+  process.env.LEGACY_FIXTURE_DIR ?? join(import.meta.dirname, "..", "..", "..", "shared", "fixtures", "legacy");
+
+export const LEGACY_COLLECTIONS = ["users", "customers_v2", "subscriptions_v2", "products"] as const;
+
+export function readLegacyCollection(name: (typeof LEGACY_COLLECTIONS)[number]): Document[] {
+  return EJSON.parse(readFileSync(join(LEGACY_FIXTURE_DIR, `${name}.json`), "utf8"), { relaxed: true }) as Document[];
+}
+
+export function readLegacyJson<T>(file: "credentials.json" | "expected.json"): T {
+  return JSON.parse(readFileSync(join(LEGACY_FIXTURE_DIR, file), "utf8")) as T;
+}
+
+export async function loadLegacyFixture(db: Db): Promise<void> {
+  for (const name of LEGACY_COLLECTIONS) {
+    await db.collection(name).insertMany(readLegacyCollection(name));
+  }
+}

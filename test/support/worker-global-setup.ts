@@ -1,0 +1,27 @@
+import type { TestProject } from "vitest/node";
+import { startServer } from "../../scripts/devdb/server.ts";
+import { TEST_DB_NAME } from "./constants.ts";
+import { prepareTestDatabase } from "./test-database.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    mongodbUri: string;
+    dbName: string;
+  }
+}
+
+/**
+ * Starts the embedded database (unless MONGODB_URI points at a real one), loads the legacy
+ * fixture and applies the migrations, then hands the URI to the Worker under test.
+ */
+export default async function setup(project: TestProject) {
+  const external = process.env.MONGODB_URI;
+  const server = external ? null : await startServer({ port: 0, quiet: true });
+  const uri = external ?? server!.uri;
+  await prepareTestDatabase(uri, TEST_DB_NAME);
+  project.provide("mongodbUri", uri);
+  project.provide("dbName", TEST_DB_NAME);
+  return async () => {
+    await server?.stop();
+  };
+}
