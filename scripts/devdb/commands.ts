@@ -1,0 +1,580 @@
+// Command dispatch: sessions, transactions and retryable writes around one handler per command.
+import os from "node:os";
+import { BSON, Long, ObjectId, Timestamp } from "bson";
+import { Aggregator, ProcessingMode, Query } from "mingo";
+import { Cursors, positiveInt } from "./cursors.ts";
+import { CommandError, errorReply, toCommandError, writeConflict } from "./errors.ts";
+import { normaliseIndexSpec } from "./indexes.ts";
+import { applyUpdate, compileFilter, isOperatorUpdate, type Match, matchDocs, project, shape, upsertDocument, withId } from "./query.ts";
+import { type Collection, Store, idKey } from "./store.ts";
+import { LockedError, OpContext, Sessions, TRANSACTION_LIFETIME_MS, type Session, type Txn } from "./transactions.ts";
+import { type Doc, isPlainObject, keyOf, pathValues } from "./values.ts";
+
+export const MAX_WIRE_VERSION = 21;
+export const SERVER_VERSION = "7.0.14";
+export const SESSION_TIMEOUT_MINUTES = 30;
+
+export interface Stats {
+  connectionsOpened: number;
+  connectionsActive: number;
+  commands: Record<string, number>;
+}
+
+export interface Connection {
+  id: number;
+  /** host:port the client reached us at. */
+  me: string;
+  /** host:port of the client. */
+  peer: string;
+}
+
+export class ServerState {
+  readonly store = new Store();
+  readonly sessions = new Sessions(this.store);
+  readonly cursors = new Cursors();
+  readonly stats: Stats = { connectionsOpened: 0, connectionsActive: 0, commands: {} };
+  readonly startedAt = Date.now();
+  readonly electionId = new ObjectId("7fffffff0000000000000001");
+  /** Called after every command that may have written, to make the writes durable. */
+  flush: () => void = () => {};
+}
+
+interface Ctx {
+  state: ServerState;
+  db: string;
+  cmd: Doc;
+  op: OpContext;
+  conn: Connection;
+  session: Session | null;
+}
+
+type Handler = (x: Ctx) => Doc | Promise<Doc>;
+
+const writeCommands = new Set(["insert", "update", "delete", "findAndModify"]);
+const txnOnlyCommands = new Set(["commitTransaction", "abortTransaction"]);
+
+function collName(x: Ctx): string {
+  const name = x.cmd[Object.keys(x.cmd)[0] as string];
+  if (typeof name !== "string" || name.length === 0) throw new CommandError(73, `collection name has invalid type ${typeof name}`);
+  return name;
+}
+
+function existing(x: Ctx): Collection | undefined {
+  return x.state.store.collection(x.db, collName(x));
+}
+
+function ensure(x: Ctx): Collection {
+  return x.state.store.ensureCollection(x.db, collName(x));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs a write, waiting (as MongoDB does) while a transaction holds a document it touches. */
+async function withLockWait<T>(fn: () => T): Promise<T> {
+  const deadline = Date.now() + TRANSACTION_LIFETIME_MS + 5_000;
+  for (;;) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof LockedError)) throw e;
+      const left = deadline - Date.now();
+      if (left <= 0) throw writeConflict();
+      await Promise.race([e.holder.done, sleep(Math.min(left, 1000))]);
+    }
+  }
+}
+
+function writeErrorEntry(index: number, e: CommandError): Doc {
+  return { index, code: e.code, codeName: e.codeName, errmsg: e.message, ...e.extra };
+}
+
+/** Errors that abort the whole command (in a transaction) rather than one statement. */
+function isTransient(e: CommandError): boolean {
+  return e.labels.length > 0;
+}
+
+function duplicateId(c: Collection, doc: Doc): CommandError {
+  const index = c.indexes.get("_id_");
+  if (index === undefined) throw new Error("missing _id index");
+  return index.duplicateKeyError(c.ns, { key: idKey(doc._id), values: [doc._id] });
+}
+
+function checkDocument(doc: unknown): asserts doc is Doc {
+  if (!isPlainObject(doc)) throw new CommandError(14, "document must be an object");
+  if (Array.isArray(doc._id)) throw new CommandError(2, "can't use an array for _id");
+  for (const k of Object.keys(doc)) {
+    if (k.startsWith("$")) throw new CommandError(52, `Document can't have $ prefixed field names: ${k}`);
+  }
+}
+
+function insertOne(x: Ctx, c: Collection, raw: unknown): void {
+  checkDocument(raw);
+  const doc = withId(raw);
+  const id = idKey(doc._id);
+  if (x.op.get(c, id) !== undefined) throw duplicateId(c, doc);
+  x.op.write([{ coll: c, id, doc }]);
+}
+
+interface UpdateOutcome {
+  n: number;
+  nModified: number;
+  upserted?: unknown;
+}
+
+function updateStatement(x: Ctx, c: Collection, s: Doc): UpdateOutcome {
+  const filter = (s.q ?? {}) as Doc;
+  const spec = { u: s.u, arrayFilters: s.arrayFilters as Doc[] | undefined, filter };
+  if (s.multi === true && !isOperatorUpdate(s.u) && !Array.isArray(s.u)) {
+    throw new CommandError(9, "multi update is not supported for replacement-style update");
+  }
+  const matches = matchDocs(x.op, c, filter, s.multi === true ? 0 : 1);
+  if (matches.length === 0) {
+    if (s.upsert !== true) return { n: 0, nModified: 0 };
+    const doc = upsertDocument(filter, spec);
+    checkDocument(doc);
+    const id = idKey(doc._id);
+    if (x.op.get(c, id) !== undefined) throw duplicateId(c, doc);
+    x.op.write([{ coll: c, id, doc }]);
+    return { n: 1, nModified: 0, upserted: doc._id };
+  }
+  const writes = [];
+  for (const m of matches) {
+    const doc = applyUpdate(m.doc, spec, false);
+    if (keyOf(doc) !== keyOf(m.doc)) writes.push({ coll: c, id: m.id, doc });
+  }
+  x.op.write(writes);
+  return { n: matches.length, nModified: writes.length };
+}
+
+function sortedMatches(x: Ctx, c: Collection | undefined, filter: Doc, sort: unknown, limit: number): Match[] {
+  if (!isPlainObject(sort) || Object.keys(sort).length === 0) return matchDocs(x.op, c, filter, limit);
+  const all = matchDocs(x.op, c, filter);
+  const ids = new Map<Doc, string>(all.map((m) => [m.doc, m.id]));
+  return shape(
+    all.map((m) => m.doc),
+    { sort, limit },
+  ).map((doc) => ({ doc, id: ids.get(doc) as string }));
+}
+
+async function runWrites(x: Ctx, statements: unknown[], each: (s: Doc, i: number) => UpdateOutcome | number): Promise<Doc> {
+  const ordered = x.cmd.ordered !== false;
+  let n = 0;
+  let nModified = 0;
+  const upserted: Doc[] = [];
+  const writeErrors: Doc[] = [];
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i];
+    try {
+      if (!isPlainObject(s)) throw new CommandError(14, "write statement must be an object");
+      const r = await withLockWait(() => each(s, i));
+      if (typeof r === "number") n += r;
+      else {
+        n += r.n;
+        nModified += r.nModified;
+        if (r.upserted !== undefined) upserted.push({ index: i, _id: r.upserted });
+      }
+    } catch (e) {
+      const ce = toCommandError(e);
+      if (x.op.txn !== null && isTransient(ce)) throw ce;
+      writeErrors.push(writeErrorEntry(i, ce));
+      if (ordered || x.op.txn !== null) break;
+    }
+  }
+  const reply: Doc = { n };
+  if (x.cmd.update !== undefined) reply.nModified = nModified;
+  if (upserted.length > 0) reply.upserted = upserted;
+  if (writeErrors.length > 0) reply.writeErrors = writeErrors;
+  reply.ok = 1;
+  return reply;
+}
+
+function aggregateCursorNs(x: Ctx): string {
+  return typeof x.cmd.aggregate === "string" ? `${x.db}.${x.cmd.aggregate}` : `${x.db}.$cmd.aggregate`;
+}
+
+function visibleDocs(x: Ctx, c: Collection | undefined, filter?: Doc): Doc[] {
+  return matchDocs(x.op, c, filter).map((m) => m.doc);
+}
+
+function runPipeline(x: Ctx, input: Doc[], pipeline: Doc[]): Doc[] {
+  for (const stage of pipeline) {
+    const name = Object.keys(stage)[0];
+    if (name === "$out" || name === "$merge") throw new CommandError(2, `${name} is not supported by the embedded server`);
+  }
+  try {
+    const agg = new Aggregator(pipeline, {
+      processingMode: ProcessingMode.CLONE_INPUT,
+      useStrictMode: true,
+      collectionResolver: (name: string) => visibleDocs(x, x.state.store.collection(x.db, name)),
+      ...(isPlainObject(x.cmd.let) ? { variables: x.cmd.let } : {}),
+    });
+    return agg.run(input) as Doc[];
+  } catch (e) {
+    throw new CommandError(2, (e as Error).message);
+  }
+}
+
+function helloReply(x: Ctx, legacyName: boolean): Doc {
+  const me = x.conn.me;
+  const now = new Date();
+  const opTime = { ts: new Timestamp({ t: Math.floor(now.getTime() / 1000), i: 1 }), t: Long.fromNumber(1) };
+  return {
+    ...(legacyName ? { ismaster: true } : { isWritablePrimary: true }),
+    hosts: [me],
+    setName: "rs0",
+    setVersion: 1,
+    secondary: false,
+    primary: me,
+    me,
+    electionId: x.state.electionId,
+    lastWrite: { opTime, lastWriteDate: now, majorityOpTime: opTime, majorityWriteDate: now },
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    maxMessageSizeBytes: 48_000_000,
+    maxWriteBatchSize: 100_000,
+    localTime: now,
+    logicalSessionTimeoutMinutes: SESSION_TIMEOUT_MINUTES,
+    connectionId: x.conn.id,
+    minWireVersion: 0,
+    maxWireVersion: MAX_WIRE_VERSION,
+    readOnly: false,
+    helloOk: true,
+    ok: 1,
+  };
+}
+
+function listIndexesOf(c: Collection): Doc[] {
+  return c.indexSpecs();
+}
+
+const handlers: Record<string, Handler> = {
+  hello: (x) => helloReply(x, false),
+  isMaster: (x) => helloReply(x, true),
+  ismaster: (x) => helloReply(x, true),
+  ping: () => ({ ok: 1 }),
+  buildInfo: () => ({
+    version: SERVER_VERSION,
+    gitVersion: "devdb",
+    versionArray: [7, 0, 14, 0],
+    bits: 64,
+    debug: false,
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    storageEngines: ["devdb"],
+    modules: [],
+    javascriptEngine: "none",
+    ok: 1,
+  }),
+  hostInfo: () => ({
+    system: { currentTime: new Date(), hostname: os.hostname(), cpuAddrSize: 64, memSizeMB: Math.round(os.totalmem() / 1048576), numCores: os.cpus().length, cpuArch: os.arch() },
+    os: { type: os.type(), name: os.type(), version: os.release() },
+    extra: {},
+    ok: 1,
+  }),
+  getParameter: () => ({ featureCompatibilityVersion: { version: "7.0" }, ok: 1 }),
+  getCmdLineOpts: () => ({ argv: ["devdb"], parsed: {}, ok: 1 }),
+  getLog: () => ({ totalLinesWritten: 0, log: [], ok: 1 }),
+  whatsmyuri: (x) => ({ you: x.conn.peer, ok: 1 }),
+  connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 }),
+  serverStatus: (x) => ({
+    host: os.hostname(),
+    version: SERVER_VERSION,
+    process: "mongod",
+    uptime: Math.floor((Date.now() - x.state.startedAt) / 1000),
+    localTime: new Date(),
+    connections: { current: x.state.stats.connectionsActive, totalCreated: x.state.stats.connectionsOpened },
+    ok: 1,
+  }),
+  endSessions: (x) => {
+    for (const lsid of (x.cmd.endSessions as unknown[]) ?? []) {
+      if (isPlainObject(lsid)) x.state.sessions.end(keyOf(lsid.id));
+    }
+    return { ok: 1 };
+  },
+  killCursors: (x) => x.state.cursors.kill((x.cmd.cursors as unknown[]) ?? []),
+
+  insert: async (x) => {
+    const c = ensure(x);
+    const docs = (x.cmd.documents as unknown[]) ?? [];
+    return runWrites(x, docs, (doc) => {
+      insertOne(x, c, doc);
+      return 1;
+    });
+  },
+  update: async (x) => {
+    const c = ensure(x);
+    return runWrites(x, (x.cmd.updates as unknown[]) ?? [], (s) => updateStatement(x, c, s));
+  },
+  delete: async (x) => {
+    const c = existing(x);
+    return runWrites(x, (x.cmd.deletes as unknown[]) ?? [], (s) => {
+      const limit = Number(s.limit ?? 0);
+      if (limit !== 0 && limit !== 1) throw new CommandError(9, "The limit field in delete objects must be 0 or 1");
+      const matches = matchDocs(x.op, c, s.q as Doc, limit);
+      if (c !== undefined) x.op.write(matches.map((m) => ({ coll: c, id: m.id, doc: undefined })));
+      return matches.length;
+    });
+  },
+  findAndModify: async (x) => {
+    const c = ensure(x);
+    const cmd = x.cmd;
+    const filter = (cmd.query ?? {}) as Doc;
+    return withLockWait(() => {
+      const [m] = sortedMatches(x, c, filter, cmd.sort, 1);
+      if (cmd.remove === true) {
+        if (m === undefined) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
+        x.op.write([{ coll: c, id: m.id, doc: undefined }]);
+        return { lastErrorObject: { n: 1 }, value: project(m.doc, cmd.fields), ok: 1 };
+      }
+      if (cmd.update === undefined) throw new CommandError(9, "Either an update or remove=true must be specified");
+      const spec = { u: cmd.update, arrayFilters: cmd.arrayFilters as Doc[] | undefined, filter };
+      if (m === undefined) {
+        if (cmd.upsert !== true) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
+        const doc = upsertDocument(filter, spec);
+        checkDocument(doc);
+        const id = idKey(doc._id);
+        if (x.op.get(c, id) !== undefined) throw duplicateId(c, doc);
+        x.op.write([{ coll: c, id, doc }]);
+        return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: cmd.new === true ? project(doc, cmd.fields) : null, ok: 1 };
+      }
+      const doc = applyUpdate(m.doc, spec, false);
+      if (keyOf(doc) !== keyOf(m.doc)) x.op.write([{ coll: c, id: m.id, doc }]);
+      return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(cmd.new === true ? doc : m.doc, cmd.fields), ok: 1 };
+    });
+  },
+
+  find: (x) => {
+    const c = existing(x);
+    const cmd = x.cmd;
+    const skip = positiveInt(cmd.skip, "skip") ?? 0;
+    let limit = Number(cmd.limit ?? 0);
+    let singleBatch = cmd.singleBatch === true;
+    if (limit < 0) {
+      limit = -limit;
+      singleBatch = true;
+    }
+    const hasSort = isPlainObject(cmd.sort) && Object.keys(cmd.sort).length > 0;
+    const matches = matchDocs(x.op, c, cmd.filter as Doc, !hasSort && limit > 0 ? skip + limit : 0);
+    const docs = shape(
+      matches.map((m) => m.doc),
+      { sort: cmd.sort as Doc, projection: cmd.projection as Doc, skip, limit },
+    );
+    const batchSize = positiveInt(cmd.batchSize, "batchSize");
+    return { cursor: x.state.cursors.first(`${x.db}.${collName(x)}`, docs, limit > 0 ? Math.min(batchSize ?? limit, limit) : batchSize, singleBatch), ok: 1 };
+  },
+  getMore: (x) => {
+    const collection = String(x.cmd.collection ?? "");
+    return x.state.cursors.getMore(x.cmd.getMore, collection, positiveInt(x.cmd.batchSize, "batchSize"));
+  },
+  count: (x) => {
+    const c = existing(x);
+    const skip = positiveInt(x.cmd.skip, "skip") ?? 0;
+    const limit = Math.abs(Number(x.cmd.limit ?? 0));
+    let n = Math.max(0, matchDocs(x.op, c, x.cmd.query as Doc).length - skip);
+    if (limit > 0) n = Math.min(n, limit);
+    return { n, ok: 1 };
+  },
+  distinct: (x) => {
+    const key = x.cmd.key;
+    if (typeof key !== "string") throw new CommandError(14, "key must be a string");
+    const seen = new Map<string, unknown>();
+    for (const doc of visibleDocs(x, existing(x), x.cmd.query as Doc)) {
+      for (const v of pathValues(doc, key)) if (v !== undefined && !seen.has(keyOf(v))) seen.set(keyOf(v), v);
+    }
+    return { values: [...seen.values()], ok: 1 };
+  },
+  aggregate: (x) => {
+    const pipeline = x.cmd.pipeline;
+    if (!Array.isArray(pipeline)) throw new CommandError(14, "'pipeline' option must be specified as an array");
+    if (!isPlainObject(x.cmd.cursor) && x.cmd.explain !== true) {
+      throw new CommandError(9, "The 'cursor' option is required, except for aggregate with the explain argument");
+    }
+    const first = pipeline[0] as Doc | undefined;
+    const prefilter = first !== undefined && isPlainObject(first.$match) ? (first.$match as Doc) : undefined;
+    const input = typeof x.cmd.aggregate === "string" ? visibleDocs(x, existing(x), prefilter) : [];
+    const out = runPipeline(x, input, pipeline as Doc[]);
+    const cursor = x.cmd.cursor as Doc;
+    return { cursor: x.state.cursors.first(aggregateCursorNs(x), out, positiveInt(cursor.batchSize, "batchSize")), ok: 1 };
+  },
+
+  createIndexes: (x) => {
+    const indexes = x.cmd.indexes;
+    if (!Array.isArray(indexes) || indexes.length === 0) throw new CommandError(2, "Must specify at least one index to create");
+    for (const raw of indexes) {
+      if (!isPlainObject(raw)) throw new CommandError(14, "index specification must be an object");
+      normaliseIndexSpec(raw);
+    }
+    const createdCollection = existing(x) === undefined;
+    const c = ensure(x);
+    const before = c.indexes.size;
+    for (const raw of indexes as Doc[]) x.state.store.createIndex(c, raw);
+    const reply: Doc = { numIndexesBefore: before, numIndexesAfter: c.indexes.size, createdCollectionAutomatically: createdCollection };
+    if (before === c.indexes.size) reply.note = "all indexes already exist";
+    reply.ok = 1;
+    return reply;
+  },
+  listIndexes: (x) => {
+    const c = existing(x);
+    if (c === undefined) throw new CommandError(26, `ns does not exist: ${x.db}.${collName(x)}`);
+    return { cursor: x.state.cursors.first(`${c.ns}`, listIndexesOf(c), positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize")), ok: 1 };
+  },
+  dropIndexes: (x) => {
+    const c = existing(x);
+    if (c === undefined) throw new CommandError(26, `ns not found ${x.db}.${collName(x)}`);
+    const was = c.indexes.size;
+    const target = x.cmd.index;
+    const names: string[] = [];
+    if (target === "*") {
+      for (const name of c.indexes.keys()) if (name !== "_id_") names.push(name);
+    } else if (typeof target === "string") {
+      names.push(target);
+    } else if (Array.isArray(target)) {
+      for (const t of target) names.push(String(t));
+    } else if (isPlainObject(target)) {
+      const hit = [...c.indexes.values()].find((i) => keyOf(i.spec.key) === keyOf(target));
+      if (hit === undefined) throw new CommandError(27, `can't find index with key: ${JSON.stringify(target)}`);
+      names.push(hit.name);
+    } else {
+      throw new CommandError(14, "index must be a string, array or object");
+    }
+    for (const name of names) {
+      if (name === "_id_") throw new CommandError(72, "cannot drop _id index");
+      if (!c.indexes.has(name)) throw new CommandError(27, `index not found with name [${name}]`);
+    }
+    for (const name of names) x.state.store.dropIndex(c, name);
+    return { nIndexesWas: was, ok: 1 };
+  },
+  listCollections: (x) => {
+    const colls = [...(x.state.store.dbs.get(x.db)?.values() ?? [])];
+    let infos: Doc[] = colls.map((c) => ({
+      name: c.name,
+      type: "collection",
+      options: c.options,
+      info: { readOnly: false, uuid: c.uuid },
+      idIndex: { v: 2, key: { _id: 1 }, name: "_id_" },
+    }));
+    if (isPlainObject(x.cmd.filter)) {
+      const q = compileFilter(x.cmd.filter);
+      infos = infos.filter((i) => q.test(i));
+    }
+    if (x.cmd.nameOnly === true) infos = infos.map((i) => ({ name: i.name, type: i.type }));
+    return { cursor: x.state.cursors.first(`${x.db}.$cmd.listCollections`, infos, positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize")), ok: 1 };
+  },
+  listDatabases: (x) => {
+    let dbs: Doc[] = [...x.state.store.dbs.entries()].map(([name, colls]) => {
+      let size = 0;
+      for (const c of colls.values()) size += c.docs.size * 64;
+      return { name, sizeOnDisk: size, empty: size === 0 };
+    });
+    if (isPlainObject(x.cmd.filter)) {
+      const q = new Query(x.cmd.filter);
+      dbs = dbs.filter((d) => q.test(d));
+    }
+    if (x.cmd.nameOnly === true) return { databases: dbs.map((d) => ({ name: d.name })), ok: 1 };
+    const totalSize = dbs.reduce((s, d) => s + Number(d.sizeOnDisk), 0);
+    return { databases: dbs, totalSize, totalSizeMb: Math.floor(totalSize / 1048576), ok: 1 };
+  },
+  create: (x) => {
+    if (existing(x) !== undefined) throw new CommandError(48, `Collection ${x.db}.${collName(x)} already exists.`);
+    const options: Doc = {};
+    for (const [k, v] of Object.entries(x.cmd)) {
+      if (k !== "create" && !k.startsWith("$") && !["lsid", "txnNumber", "autocommit", "startTransaction", "writeConcern", "comment"].includes(k)) options[k] = v;
+    }
+    x.state.store.ensureCollection(x.db, collName(x), options);
+    return { ok: 1 };
+  },
+  drop: (x) => {
+    const c = existing(x);
+    if (c === undefined) throw new CommandError(26, "ns not found");
+    const nIndexesWas = c.indexes.size;
+    x.state.store.dropCollection(c);
+    return { nIndexesWas, ns: c.ns, ok: 1 };
+  },
+  dropDatabase: (x) => {
+    for (const c of [...(x.state.store.dbs.get(x.db)?.values() ?? [])]) x.state.store.dropCollection(c);
+    return { dropped: x.db, ok: 1 };
+  },
+  collStats: (x) => {
+    const c = existing(x);
+    const count = c?.docs.size ?? 0;
+    let size = 0;
+    if (c !== undefined) for (const d of c.docs.values()) size += BSON.calculateObjectSize(d);
+    return { ns: `${x.db}.${collName(x)}`, count, size, avgObjSize: count ? Math.round(size / count) : 0, storageSize: size, nindexes: c?.indexes.size ?? 0, totalIndexSize: 0, ok: 1 };
+  },
+  dbStats: (x) => {
+    const colls = [...(x.state.store.dbs.get(x.db)?.values() ?? [])];
+    const objects = colls.reduce((s, c) => s + c.docs.size, 0);
+    return { db: x.db, collections: colls.length, views: 0, objects, dataSize: objects * 64, storageSize: objects * 64, indexes: colls.reduce((s, c) => s + c.indexes.size, 0), ok: 1 };
+  },
+  commitTransaction: (x) => {
+    if (x.op.txn === null) throw new CommandError(20, "commitTransaction must be run within a transaction");
+    x.state.sessions.commit(x.op.txn);
+    return { ok: 1 };
+  },
+  abortTransaction: (x) => {
+    const t = x.op.txn;
+    if (t === null) throw new CommandError(20, "abortTransaction must be run within a transaction");
+    if (t.state === "committed") throw new CommandError(256, "Transaction committed");
+    x.state.sessions.abort(t);
+    return { ok: 1 };
+  },
+};
+
+const aliases: Record<string, string> = { buildinfo: "buildInfo", HostInfo: "hostInfo" };
+
+export function commandName(cmd: Doc): string {
+  return Object.keys(cmd)[0] ?? "";
+}
+
+/** Runs one command and returns its reply document (never throws). */
+export async function runCommand(state: ServerState, db: string, cmd: Doc, conn: Connection): Promise<Doc> {
+  const name = commandName(cmd);
+  state.stats.commands[name] = (state.stats.commands[name] ?? 0) + 1;
+  const handler = handlers[aliases[name] ?? name];
+  if (handler === undefined) return errorReply(new CommandError(59, `no such command: '${name}'`));
+  let session: Session | null = null;
+  let txn: Txn | null = null;
+  let retryable = false;
+  try {
+    if (isPlainObject(cmd.lsid)) session = state.sessions.session(keyOf(cmd.lsid.id));
+    const txnNumber = cmd.txnNumber === undefined ? undefined : Number(cmd.txnNumber);
+    if (session !== null && txnNumber !== undefined && cmd.autocommit === false) {
+      txn = state.sessions.transactionFor(session, txnNumber, cmd.startTransaction === true, name);
+    } else if (txnOnlyCommands.has(name)) {
+      throw new CommandError(251, "no transaction in progress", {}, []);
+    } else if (session !== null && txnNumber !== undefined && writeCommands.has(name)) {
+      if (txnNumber < session.txnNumber) {
+        throw new CommandError(225, `Retryable write with txnNumber ${txnNumber} is prohibited on session because a newer retryable write with txnNumber ${session.txnNumber} has already started on this session.`);
+      }
+      if (txnNumber === session.txnNumber && session.retryReply !== null) return session.retryReply;
+      if (session.txn?.state === "active") state.sessions.abort(session.txn);
+      session.txnNumber = txnNumber;
+      session.retryReply = null;
+      retryable = true;
+    }
+  } catch (e) {
+    return errorReply(toCommandError(e));
+  }
+  const x: Ctx = { state, db, cmd, op: new OpContext(state.store, state.sessions, txn), conn, session };
+  let reply: Doc;
+  try {
+    reply = await handler(x);
+    if (txn !== null && Array.isArray(reply.writeErrors)) state.sessions.abort(txn);
+  } catch (e) {
+    const ce = toCommandError(e);
+    if (txn !== null && !txnOnlyCommands.has(name)) state.sessions.abort(txn);
+    reply = errorReply(ce);
+  }
+  if (writeCommands.has(name) || name in ddlCommands) state.flush();
+  if (retryable && session !== null) session.retryReply = reply;
+  return reply;
+}
+
+const ddlCommands: Record<string, true> = {
+  create: true,
+  drop: true,
+  dropDatabase: true,
+  createIndexes: true,
+  dropIndexes: true,
+  commitTransaction: true,
+};
