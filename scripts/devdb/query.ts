@@ -178,7 +178,9 @@ export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Doc
   try {
     if (Object.keys(mods).length > 0) mingoUpdate(doc, mods as never, spec.arrayFilters, spec.filter as never, { cloneMode: "deep", queryOptions: mingoOptions });
   } catch (e) {
-    throw new CommandError(2, (e as Error).message);
+    const message = (e as Error).message;
+    if (message.includes("immutable field '_id'")) throw immutableIdError();
+    throw new CommandError(2, message);
   }
   if (old._id !== undefined && keyOf(doc._id) !== keyOf(old._id)) throw immutableIdError();
   return doc;

@@ -1,0 +1,29 @@
+import { MongoClient } from "mongodb";
+import { afterAll, beforeAll } from "vitest";
+import { type RunningServer, startServer } from "../../../scripts/devdb/server.ts";
+
+export interface Harness {
+  server: RunningServer;
+  client: MongoClient;
+}
+
+/** Starts an in-memory server and a connected client for the file's tests. */
+export function useServer(): Harness {
+  const h = {} as Harness;
+  beforeAll(async () => {
+    h.server = await startServer();
+    h.client = new MongoClient(h.server.uri);
+    await h.client.connect();
+  });
+  afterAll(async () => {
+    await h.client?.close();
+    await h.server?.stop();
+  });
+  return h;
+}
+
+let counter = 0;
+/** A fresh collection name per test so tests in a file stay independent. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${++counter}_${Date.now().toString(36)}`;
+}
