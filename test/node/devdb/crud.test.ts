@@ -1,9 +1,9 @@
 import { Long, MongoServerError, ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
-import { uniqueName, useServer } from "./helpers.ts";
+import { type AnyDoc, uniqueName, useServer } from "./helpers.ts";
 
 const h = useServer();
-const coll = (name = uniqueName("crud")) => h.client.db("crud").collection(name);
+const coll = (name = uniqueName("crud")) => h.client.db("crud").collection<AnyDoc>(name);
 
 describe("insert and find", () => {
   it("generates ObjectIds, round-trips BSON types and finds by filter", async () => {
@@ -74,14 +74,14 @@ describe("updates and deletes", () => {
       { _id: 1, n: 1, list: [1, 2] },
       { _id: 2, n: 5, list: [] },
     ]);
-    const r = await c.updateMany({}, { $inc: { n: 10 }, $push: { list: 9 }, $set: { "sub.x": true }, $currentDate: { at: true } });
+    const r = await c.updateMany({}, { $inc: { n: 10 }, $push: { list: 9 } as never, $set: { "sub.x": true }, $currentDate: { at: true } });
     expect([r.matchedCount, r.modifiedCount, r.upsertedCount]).toEqual([2, 2, 0]);
     const one = await c.findOne({ _id: 1 });
     expect(one).toMatchObject({ _id: 1, n: 11, list: [1, 2, 9], sub: { x: true } });
     expect(one?.at).toBeInstanceOf(Date);
     const same = await c.updateOne({ _id: 2 }, { $set: { n: 15 } });
     expect([same.matchedCount, same.modifiedCount]).toEqual([1, 0]);
-    await c.updateOne({ _id: 1 }, { $unset: { sub: "" }, $pull: { list: 2 }, $rename: { n: "m" } });
+    await c.updateOne({ _id: 1 }, { $unset: { sub: "" }, $pull: { list: 2 } as never, $rename: { n: "m" } });
     expect(await c.findOne({ _id: 1 }, { projection: { at: 0 } })).toEqual({ _id: 1, list: [1, 9], m: 11 });
     const err = await c.updateOne({ _id: 1 }, { $set: { _id: 7 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MongoServerError);
@@ -100,9 +100,9 @@ describe("updates and deletes", () => {
     expect([again.matchedCount, again.modifiedCount, again.upsertedCount]).toEqual([1, 1, 0]);
     expect(await c.findOne({}, { projection: { _id: 0 } })).toEqual({ email: "a@x.io", seen: 2, created: "yes" });
 
-    await c.insertOne({ _id: "g" as never, grades: [{ s: 50 }, { s: 90 }, { s: 40 }] });
-    await c.updateOne({ _id: "g" as never }, { $set: { "grades.$[low].s": 60 } }, { arrayFilters: [{ "low.s": { $lt: 60 } }] });
-    expect((await c.findOne({ _id: "g" as never }))?.grades).toEqual([{ s: 60 }, { s: 90 }, { s: 60 }]);
+    await c.insertOne({ _id: "g", grades: [{ s: 50 }, { s: 90 }, { s: 40 }] });
+    await c.updateOne({ _id: "g" }, { $set: { "grades.$[low].s": 60 } }, { arrayFilters: [{ "low.s": { $lt: 60 } }] });
+    expect((await c.findOne({ _id: "g" }))?.grades).toEqual([{ s: 60 }, { s: 90 }, { s: 60 }]);
   });
 
   it("findOneAndUpdate / findOneAndDelete honour upsert, returnDocument, sort and projection", async () => {

@@ -1,4 +1,4 @@
-import { MongoClient } from "mongodb";
+import { MongoClient, type ObjectId } from "mongodb";
 import { afterAll, beforeAll } from "vitest";
 import { type RunningServer, startServer } from "../../../scripts/devdb/server.ts";
 
@@ -21,6 +21,9 @@ export function useServer(): Harness {
   });
   return h;
 }
+
+/** Tests use free-form documents with numeric, string or ObjectId _ids. */
+export type AnyDoc = { _id?: number | string | ObjectId; [key: string]: any };
 
 let counter = 0;
 /** A fresh collection name per test so tests in a file stay independent. */
