@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from "mongodb";
+import { MongoClient, type ClientSession, type Db } from "mongodb";
 import type { AppConfig } from "../config.ts";
 
 /**
@@ -53,4 +53,23 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return /^Mongo(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|ParseError)Error$/.test(err.name)
     || (err.name === "MongoServerError" && [6, 7, 89, 91, 189, 11600, 11602, 13435, 13436].includes(Number((err as { code?: unknown }).code)));
+}
+
+/**
+ * Runs `fn` in one multi-document transaction on the request's client (`db.client`).
+ * The driver retries the whole callback on TransientTransactionError (e.g. WriteConflict),
+ * so `fn` must be safe to run again: build documents outside, write them inside. Any error
+ * thrown by `fn` aborts the transaction and is rethrown.
+ */
+export async function withTransaction<T>(db: Db, fn: (session: ClientSession) => Promise<T>): Promise<T> {
+  const session = db.client.startSession();
+  try {
+    return await session.withTransaction(fn, {
+      readConcern: { level: "snapshot" },
+      writeConcern: { w: "majority" },
+      readPreference: "primary",
+    });
+  } finally {
+    await session.endSession().catch(() => undefined);
+  }
 }

@@ -1,0 +1,157 @@
+import { z } from "@hono/zod-openapi";
+import { CUSTOMER_STATUSES, ROLES } from "../db/collections.ts";
+import { normalizePhone } from "../lib/phone.ts";
+
+/** Application ids are UUID strings (legacy ones included); `_id` is never exposed. */
+export const IdSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "Must be a UUID.")
+  .openapi({ format: "uuid", example: "3f2457cd-a177-4b6e-847e-1bcd103f3569" });
+
+function isCalendarDate(value: string): boolean {
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+}
+
+/** A calendar date as the legacy system stores it (`YYYY-MM-DD`). */
+export const IsoDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Must be a date in YYYY-MM-DD form.")
+  .refine(isCalendarDate, "Must be a real calendar date.")
+  .openapi({ format: "date", example: "2025-06-01" });
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const httpUrl = z
+  .url({ protocol: /^https?$/, message: "Must be an http(s) URL." })
+  .max(2048)
+  .openapi({ format: "uri" });
+
+/** Indian mobile number in any accepted spelling (SPEC §6); the output is the 10-digit form. */
+export const PhoneInputSchema = z
+  .string()
+  .max(32)
+  .transform((raw, ctx) => {
+    const normalized = normalizePhone(raw);
+    if (normalized === null) {
+      ctx.issues.push({
+        code: "custom",
+        input: raw,
+        message: "Must be an Indian mobile number: 10 digits starting with 6-9, optionally prefixed by +91, 91 or 0.",
+      });
+      return z.NEVER;
+    }
+    return normalized;
+  })
+  .openapi({ type: "string", example: "+91 98765 43210" });
+
+export const LocationSchema = z
+  .strictObject({
+    lat: z.number().min(-90).max(90),
+    lng: z.number().min(-180).max(180),
+    accuracy_meters: z.number().min(0).max(100_000).optional(),
+  })
+  .openapi("Location");
+
+const Money = z.number().min(-10_000_000).max(10_000_000);
+
+/** Body of POST /customers and the `customer` part of POST /customers-with-subscription. */
+export const CustomerInputSchema = z
+  .strictObject({
+    name: text(200),
+    phone: PhoneInputSchema,
+    address: text(500).optional(),
+    area: text(200).optional(),
+    map_link: httpUrl.optional(),
+    location: LocationSchema.optional(),
+    status: z.enum(CUSTOMER_STATUSES).default("trial"),
+    trial_start_date: IsoDateSchema.optional(),
+    notes: z.string().trim().max(2000).optional(),
+    house_image_url: httpUrl.optional(),
+    marketing_boy: text(200).optional(),
+    marketing_boy_id: IdSchema.optional(),
+    delivery_boy_id: IdSchema.optional(),
+    previous_balance: Money.optional(),
+    custom_product_prices: z
+      .record(IdSchema, z.number().min(0).max(100_000))
+      .refine((prices) => Object.keys(prices).length <= 100, "At most 100 custom prices.")
+      .optional()
+      .openapi({ description: "Price per unit by product id." }),
+    email: z
+      .email()
+      .max(254)
+      .transform((e) => e.toLowerCase())
+      .optional()
+      .openapi({ type: "string", format: "email", description: "Login email of the new user; default customer-{id}@earlybird.local." }),
+    user_id: IdSchema.optional().openapi({
+      description: "Link this existing, unlinked customer-role user instead of creating one.",
+    }),
+  })
+  .superRefine((input, ctx) => {
+    if (input.user_id !== undefined && input.email !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["email"],
+        message: "email applies to a newly created user; it cannot be combined with user_id.",
+      });
+    }
+  })
+  .openapi("CustomerInput");
+
+export type CustomerInput = z.output<typeof CustomerInputSchema>;
+
+export const CustomerSchema = z
+  .object({
+    id: IdSchema,
+    user_id: IdSchema.nullable().optional(),
+    name: z.string(),
+    phone: z.string().nullable().optional(),
+    address: z.string().optional(),
+    area: z.string().optional(),
+    map_link: z.string().optional(),
+    location: LocationSchema.optional(),
+    status: z.string(),
+    trial_start_date: z.string().optional(),
+    notes: z.string().optional(),
+    house_image_url: z.string().optional(),
+    marketing_boy: z.string().optional(),
+    marketing_boy_id: z.string().optional(),
+    delivery_boy_id: z.string().optional(),
+    previous_balance: z.number().optional(),
+    custom_product_prices: z.record(z.string(), z.number()).optional(),
+    created_at: z.string().optional().openapi({ description: "ISO timestamp (legacy documents: naive UTC)." }),
+  })
+  .openapi("Customer");
+
+export const LinkedUserSchema = z
+  .object({
+    id: IdSchema,
+    email: z.string(),
+    role: z.enum(ROLES),
+    customer_v2_id: IdSchema,
+  })
+  .openapi("LinkedUser");
+
+const InitialPassword = z.string().nullable().openapi({
+  description:
+    "Random initial password of the created user (must be changed at first login). null when an existing user was linked through user_id.",
+});
+
+export const CreateCustomerResponseSchema = z
+  .object({ customer: CustomerSchema, user: LinkedUserSchema, initial_password: InitialPassword })
+  .openapi("CreateCustomerResponse");
+
+export const CustomerIdParamsSchema = z.object({
+  id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" }, example: "3f2457cd-a177-4b6e-847e-1bcd103f3569" }),
+});
+
+export const IdempotencyHeadersSchema = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "Must be 1-255 visible ASCII characters.")
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description: "Retries with the same key and body return the first response instead of creating again (24 h).",
+      example: "6a1f0c3e-4b2d-4e8f-9a7b-1c2d3e4f5a6b",
+    }),
+});
