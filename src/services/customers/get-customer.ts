@@ -1,0 +1,27 @@
+import type { Db } from "mongodb";
+import { STAFF_ROLES, type CustomerDoc, type Role } from "../../db/collections.ts";
+import { findCustomerById } from "../../db/customers.ts";
+import { ApiError } from "../../lib/errors.ts";
+import { presentCustomer, type CustomerView } from "./present.ts";
+
+export interface Viewer {
+  role: Role;
+  /** The caller's linked customer, already verified both ways by the auth middleware. */
+  customer: CustomerDoc | null;
+}
+
+const isStaff = (role: Role): boolean => (STAFF_ROLES as readonly Role[]).includes(role);
+
+/**
+ * Staff see any customer; a customer sees only its own linked document. Everything else is
+ * 404, the same as a missing id, so ids cannot be probed.
+ */
+export async function getCustomerForViewer(db: Db, viewer: Viewer, id: string): Promise<CustomerView> {
+  if (isStaff(viewer.role)) {
+    const found = await findCustomerById(db, id);
+    if (found !== null) return presentCustomer(found);
+  } else if (viewer.customer !== null && viewer.customer.id === id) {
+    return presentCustomer(viewer.customer);
+  }
+  throw new ApiError(404, "not_found", "No customer with this id.");
+}
