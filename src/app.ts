@@ -1,16 +1,24 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./middleware/error-handler.ts";
+import { corsPolicy } from "./middleware/cors.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { requestLog } from "./middleware/request-log.ts";
+import { registerDocs } from "./routes/docs/index.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestContext);
+  app.use("*", requestLog);
+  app.use("*", secureHeaders());
+  app.use("*", corsPolicy);
   app.onError(onError);
   app.notFound(notFound);
   app.route("/health", healthRoutes);
   app.route("/api/phase0-v2", customerRoutes);
+  registerDocs(app); // last: documents every route registered above
   return app;
 }

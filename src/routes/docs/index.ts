@@ -1,0 +1,59 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { AppEnv } from "../../env.ts";
+import { BEARER_AUTH_SCHEME, ErrorSchema } from "../../lib/openapi.ts";
+import { buildOpenApiDocument } from "./document.ts";
+
+export const OPENAPI_PATH = "/openapi.json";
+export const DOCS_PATH = "/docs";
+
+const openApiRoute = createRoute({
+  method: "get",
+  path: OPENAPI_PATH,
+  tags: ["docs"],
+  summary: "This OpenAPI 3.1 document",
+  responses: {
+    200: {
+      description: "The OpenAPI document, generated from the zod schemas the routes validate with",
+      content: { "application/json": { schema: z.object({ openapi: z.string() }).passthrough() } },
+    },
+  },
+});
+
+const docsRoute = createRoute({
+  method: "get",
+  path: DOCS_PATH,
+  tags: ["docs"],
+  summary: "Interactive API reference (Scalar) for this document",
+  responses: {
+    200: { description: "HTML page rendering /openapi.json", content: { "text/html": { schema: z.string() } } },
+  },
+});
+
+/**
+ * The page loads the Scalar viewer script from its CDN in the browser; the Worker itself never
+ * fetches anything, and /openapi.json works without it.
+ */
+const referencePage = Scalar<AppEnv>({
+  url: OPENAPI_PATH,
+  pageTitle: "EarlyBird API",
+  telemetry: false,
+});
+
+/**
+ * Serves GET /openapi.json and GET /docs for every route registered on `app`. Call it after
+ * the other routes; the document is built on first request and kept for the isolate's life.
+ */
+export function registerDocs(app: OpenAPIHono<AppEnv>): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", BEARER_AUTH_SCHEME, {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "Access token from POST /api/auth/login, sent as `Authorization: Bearer <token>`.",
+  });
+  app.openAPIRegistry.register("Error", ErrorSchema);
+
+  let document: ReturnType<typeof buildOpenApiDocument> | null = null;
+  app.openapi(openApiRoute, (c) => c.json((document ??= buildOpenApiDocument(app)), 200));
+  app.openapi(docsRoute, async (c) => (await referencePage(c, async () => undefined)) as Response);
+}
