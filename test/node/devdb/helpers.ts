@@ -1,4 +1,5 @@
-import { MongoClient, type ObjectId } from "mongodb";
+import { type Socket, connect } from "node:net";
+import { BSON, type Document, MongoClient, type ObjectId } from "mongodb";
 import { afterAll, beforeAll } from "vitest";
 import { type RunningServer, startServer } from "../../../scripts/devdb/server.ts";
 
@@ -29,4 +30,76 @@ let counter = 0;
 /** A fresh collection name per test so tests in a file stay independent. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${++counter}_${Date.now().toString(36)}`;
+}
+
+/** A bare wire-protocol client for what the driver will not send (malformed or hand-built messages). */
+export class RawClient {
+  private readonly socket: Socket;
+  private buffered = Buffer.alloc(0);
+  private nextId = 1;
+  private readonly waiting = new Map<number, (doc: Document) => void>();
+  readonly closed: Promise<void>;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
+    socket.on("data", (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      while (this.buffered.length >= 4 && this.buffered.length >= this.buffered.readInt32LE(0)) {
+        const size = this.buffered.readInt32LE(0);
+        const msg = this.buffered.subarray(0, size);
+        this.buffered = this.buffered.subarray(size);
+        const responseTo = msg.readInt32LE(8);
+        const opCode = msg.readInt32LE(12);
+        const body = opCode === 1 ? msg.subarray(36) : msg.subarray(21);
+        this.waiting.get(responseTo)?.(BSON.deserialize(body));
+        this.waiting.delete(responseTo);
+      }
+    });
+  }
+
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, "127.0.0.1", () => resolve(new RawClient(s)));
+      s.once("error", reject);
+    });
+  }
+
+  /** Sends an OP_MSG (flags as given) and resolves with the reply, unless moreToCome is set. */
+  command(doc: Document, flags = 0): Promise<Document> {
+    const id = this.nextId++;
+    const body = BSON.serialize(doc);
+    const head = Buffer.alloc(21);
+    head.writeInt32LE(21 + body.length, 0);
+    head.writeInt32LE(id, 4);
+    head.writeInt32LE(2013, 12);
+    head.writeUInt32LE(flags, 16);
+    const reply = new Promise<Document>((resolve) => this.waiting.set(id, resolve));
+    this.socket.write(Buffer.concat([head, body]));
+    return reply;
+  }
+
+  /** Sends a legacy OP_QUERY on admin.$cmd. */
+  legacyQuery(doc: Document): Promise<Document> {
+    const id = this.nextId++;
+    const ns = Buffer.from("admin.$cmd\0");
+    const body = BSON.serialize(doc);
+    const head = Buffer.alloc(20);
+    head.writeInt32LE(20 + ns.length + 8 + body.length, 0);
+    head.writeInt32LE(id, 4);
+    head.writeInt32LE(2004, 12);
+    const skipReturn = Buffer.alloc(8);
+    skipReturn.writeInt32LE(-1, 4);
+    const reply = new Promise<Document>((resolve) => this.waiting.set(id, resolve));
+    this.socket.write(Buffer.concat([head, ns, skipReturn, body]));
+    return reply;
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
 }

@@ -48,7 +48,7 @@ describe("unique indexes and the E11000 error", () => {
     expect(bulk.code).toBe(11000);
     expect(bulk.insertedCount).toBe(2);
     expect(bulk.writeErrors).toHaveLength(1);
-    const [we] = bulk.writeErrors as { index: number; code: number; errmsg: string; errInfo?: unknown }[];
+    const [we] = [bulk.writeErrors].flat();
     expect(we?.index).toBe(2);
     expect(we?.code).toBe(11000);
     expect(we?.errmsg).toBe(`E11000 duplicate key error collection: ${DB}.${c.collectionName} index: k_1 dup key: { k: 1 }`);
@@ -62,7 +62,7 @@ describe("unique indexes and the E11000 error", () => {
     expect(e).toBeInstanceOf(MongoBulkWriteError);
     const bulk = e as MongoBulkWriteError;
     expect(bulk.insertedCount).toBe(3);
-    expect((bulk.writeErrors as { index: number }[]).map((w) => w.index)).toEqual([1, 3]);
+    expect([bulk.writeErrors].flat().map((w) => w.index)).toEqual([1, 3]);
     expect((await c.find({}).toArray()).map((d) => d.k)).toEqual([1, 2, 3]);
   });
 
