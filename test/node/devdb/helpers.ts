@@ -65,17 +65,21 @@ export class RawClient {
     });
   }
 
-  /** Sends an OP_MSG (flags as given) and resolves with the reply, unless moreToCome is set. */
+  /**
+   * Sends an OP_MSG with the given flags (bit 0 appends a zero checksum, bit 1 is moreToCome)
+   * and resolves with the reply.
+   */
   command(doc: Document, flags = 0): Promise<Document> {
     const id = this.nextId++;
     const body = BSON.serialize(doc);
+    const checksum = Buffer.alloc(flags & 1 ? 4 : 0);
     const head = Buffer.alloc(21);
-    head.writeInt32LE(21 + body.length, 0);
+    head.writeInt32LE(21 + body.length + checksum.length, 0);
     head.writeInt32LE(id, 4);
     head.writeInt32LE(2013, 12);
     head.writeUInt32LE(flags, 16);
     const reply = new Promise<Document>((resolve) => this.waiting.set(id, resolve));
-    this.socket.write(Buffer.concat([head, body]));
+    this.socket.write(Buffer.concat([head, body, checksum]));
     return reply;
   }
 
