@@ -11,7 +11,6 @@ import {
   type SubscriptionDoc,
   type UserDoc,
 } from "./collections.ts";
-import { EMAIL_COLLATION } from "./users.ts";
 
 /** Internal fields never returned by the API. */
 const CUSTOMER_PROJECTION = { _id: 0, phone_normalized: 0 } as const;
@@ -33,9 +32,21 @@ export async function findCustomerIdsByPhone(db: Db, normalized: string): Promis
     .map((doc) => doc.id);
 }
 
-/** Emails compare case-insensitively, with the collation of the unique email index. */
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Emails compare case-insensitively; legacy documents may hold mixed case. An anchored
+ * case-insensitive regex rather than a collation query, so that the embedded dev server
+ * (which applies collations to unique indexes only) answers like MongoDB; the unique
+ * collation index on `users.email` still settles races (E11000 → email_taken).
+ */
 export async function emailExists(db: Db, email: string): Promise<boolean> {
-  const found = await usersCollection(db).findOne({ email }, { projection: { _id: 0, id: 1 }, collation: EMAIL_COLLATION });
+  const found = await usersCollection(db).findOne(
+    { email: { $regex: `^${escapeRegex(email)}$`, $options: "i" } },
+    { projection: { _id: 0, id: 1 } },
+  );
   return found !== null;
 }
 
