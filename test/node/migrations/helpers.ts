@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { EJSON } from "bson";
+import { MongoClient, type Db, type Document } from "mongodb";
+import { afterAll, beforeAll } from "vitest";
+import { startServer, type RunningServer } from "../../../scripts/devdb/server.ts";
+import { countReasons, type PlannedLink, type SkippedCustomer } from "../../../scripts/migrate/link-plan.ts";
+import type { RunReport } from "../../../scripts/migrate/runner.ts";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
+const CLI = join(ROOT, "scripts", "migrate.ts");
+
+export interface Expected {
+  links: { customer_id: string; user_id: string; reason: string }[];
+  skipped: { customer_id: string; reason: string; user_ids?: string[] }[];
+  counts: Record<string, number>;
+}
+
+/** A plan or a summary in expected.json's shape. */
+export function outcomeOf(links: readonly Pick<PlannedLink, "customer_id" | "user_id" | "reason">[], skipped: readonly SkippedCustomer[]): Expected {
+  return {
+    links: links.map(({ customer_id, user_id, reason }) => ({ customer_id, user_id, reason })),
+    skipped: [...skipped],
+    counts: countReasons([...links, ...skipped]),
+  };
+}
+
+export interface Harness {
+  server: RunningServer;
+  client: MongoClient;
+  uri: string;
+}
+
+/** One embedded server per test file, plus a client for setting up and inspecting state. */
+export function useServer(): Harness {
+  const h = {} as Harness;
+  beforeAll(async () => {
+    h.server = await startServer({ port: 0, quiet: true });
+    h.uri = h.server.uri;
+    h.client = await new MongoClient(h.uri).connect();
+  });
+  afterAll(async () => {
+    await h.client?.close();
+    await h.server?.stop();
+  });
+  return h;
+}
+
+let dbCounter = 0;
+export function freshDbName(prefix: string): string {
+  return `${prefix}_${process.pid}_${++dbCounter}`;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The parsed stdout when --json was passed. */
+  report: RunReport;
+}
+
+export interface CliTarget {
+  uri: string;
+  dbName: string;
+  env?: Record<string, string>;
+}
+
+/** Starts the runner CLI as its own process (its own process group, so it can be killed with its children). */
+export function spawnCli(args: readonly string[], target: CliTarget): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MONGODB_URI: target.uri, DB_NAME: target.dbName, ...target.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+}
+
+export function collect(child: ChildProcess, args: readonly string[]): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolvePromise, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      let report = undefined as unknown as RunReport;
+      if (args.includes("--json") && code !== null) {
+        try {
+          report = JSON.parse(stdout) as RunReport;
+        } catch {
+          reject(new Error(`stdout is not one JSON document (exit ${code}):\n${stdout}\n--- stderr:\n${stderr}`));
+          return;
+        }
+      }
+      resolvePromise({ code, signal, stdout, stderr, report });
+    });
+  });
+}
+
+export function runCli(args: readonly string[], target: CliTarget): Promise<CliResult> {
+  return collect(spawnCli(args, target), args);
+}
+
+/** Every document of each collection, as canonical Extended JSON (field order included), in _id order. */
+export async function documents(db: Db, names: readonly string[] = ["users", "customers_v2"]): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const name of names) {
+    const docs = await db.collection(name).find({}, { sort: { _id: 1 } }).toArray();
+    out[name] = docs.map((d) => EJSON.stringify(d, { relaxed: false }));
+  }
+  return out;
+}
+
+/** The whole database: collection names, their indexes and every document. */
+export async function wholeDatabase(db: Db): Promise<Record<string, { indexes: Document[]; docs: string[] }>> {
+  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+  const out: Record<string, { indexes: Document[]; docs: string[] }> = {};
+  for (const name of names) {
+    const indexes = (await db.collection(name).listIndexes().toArray()).sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    out[name] = { indexes, docs: (await documents(db, [name]))[name]! };
+  }
+  return out;
+}
+
+export async function indexNames(db: Db, collection: string): Promise<string[]> {
+  try {
+    return (await db.collection(collection).listIndexes().toArray()).map((i) => String(i.name)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A copy of migrations/ that a test may edit, with `scripts` and `src` linked back to the
+ * real ones so the copies' relative imports resolve to the same modules.
+ */
+export async function copyOfMigrations(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  await mkdir(join(ROOT, ".cache"), { recursive: true });
+  const base = await mkdtemp(join(ROOT, ".cache", "migrations-copy-"));
+  const dir = join(base, "migrations");
+  await mkdir(dir);
+  for (const name of await readdir(join(ROOT, "migrations"))) await copyFile(join(ROOT, "migrations", name), join(dir, name));
+  await symlink(join(ROOT, "scripts"), join(base, "scripts"));
+  await symlink(join(ROOT, "src"), join(base, "src"));
+  return { dir, cleanup: () => rm(base, { recursive: true, force: true }) };
+}
+
+export function waitFor(child: ChildProcess, stream: "stdout" | "stderr", pattern: RegExp): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    let seen = "";
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      if (pattern.test(seen)) {
+        child[stream]!.off("data", onData);
+        resolvePromise();
+      }
+    };
+    child[stream]!.on("data", onData);
+    child.once("close", () => reject(new Error(`process ended before ${pattern} appeared on ${stream}:\n${seen}`)));
+  });
+}
