@@ -1,0 +1,26 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
+import { loadConfig, type AppConfig } from "../../src/config.ts";
+import type { Bindings } from "../../src/env.ts";
+
+export const PROJECT_ROOT = join(import.meta.dirname, "..", "..");
+export const DEV_VARS_FILE = ".dev.vars";
+
+/** The key=value pairs of a `.dev.vars` file, or {} when there is none. */
+export function readDevVars(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  return parseEnv(readFileSync(path, "utf8")) as Record<string, string>;
+}
+
+/**
+ * Settings for Node-side tools, read like the Worker reads its bindings: the environment
+ * first, then the project's `.dev.vars` (where `npm run dev` records the database it runs).
+ */
+export function scriptConfig(root: string = PROJECT_ROOT, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const fromFile = readDevVars(join(root, DEV_VARS_FILE));
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") merged[key] = value;
+  return loadConfig(merged as Bindings);
+}
+
