@@ -76,7 +76,7 @@ export type LinkOutcome =
   | { kind: "already_linked" };
 
 /**
- * Links an existing user to the customer `customerId` (whose own `user_id` was written on
+ * Links an existing user to the customer `customerId` (whose own `user_id` is written on
  * insert, in the same transaction). The user side is only updated while still unlinked, and
  * a user that another customer already names is refused, so neither a concurrent writer nor
  * a legacy half-link can turn this into a crossed or shared link.

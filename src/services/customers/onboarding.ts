@@ -138,17 +138,20 @@ export async function onboardCustomer(
   const draftSubscription = request.subscription ? buildSubscription(request.subscription, customerId, now) : undefined;
 
   const response = await withTransaction(db, async (session) => {
-    await insertCustomer(db, customer, session);
-
     let user: LinkedUserView;
     if (newUser !== null) {
+      // Customer first: a concurrent duplicate phone fails here, before anything else is staged.
+      await insertCustomer(db, customer, session);
       await insertUser(db, newUser, session);
       user = { id: newUser.id, email: newUser.email, role: "customer", customer_v2_id: customerId };
     } else {
+      // User side first: concurrent links of one user collide on that document (write
+      // conflict → retry → already linked) rather than on a customers_v2.user_id index.
       const outcome = await linkExistingUser(db, input.user_id!, customerId, session);
       if (outcome.kind === "missing") throw new ApiError(422, "unknown_user", "No user exists with the given user_id.");
       if (outcome.kind === "not_customer") throw new ApiError(422, "user_not_customer", "Only a user with role customer can be linked.");
       if (outcome.kind === "already_linked") throw new ApiError(409, "user_already_linked", "This user is already linked to a customer.");
+      await insertCustomer(db, customer, session);
       user = { id: outcome.user.id, email: outcome.user.email, role: outcome.user.role, customer_v2_id: customerId };
     }
 
