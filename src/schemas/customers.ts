@@ -52,6 +52,18 @@ export const LocationSchema = z
   })
   .openapi("Location");
 
+/** Shown in /openapi.json; docs tests check that the validator accepts it. */
+export const CUSTOMER_EXAMPLE = {
+  name: "Asha Rao",
+  phone: "+91 98450 12345",
+  address: "#12, 4th Cross, HAL 2nd Stage, Indiranagar, Bengaluru 560038",
+  area: "Indiranagar",
+  location: { lat: 12.9716, lng: 77.6412, accuracy_meters: 15 },
+  status: "trial",
+  trial_start_date: "2026-12-01",
+  notes: "Ring twice; no delivery on Sundays",
+};
+
 const Money = z.number().min(-10_000_000).max(10_000_000);
 
 /** Body of POST /customers and the `customer` part of POST /customers-with-subscription. */
@@ -95,7 +107,7 @@ export const CustomerInputSchema = z
       });
     }
   })
-  .openapi("CustomerInput");
+  .openapi("CustomerInput", { example: CUSTOMER_EXAMPLE });
 
 export type CustomerInput = z.output<typeof CustomerInputSchema>;
 
@@ -150,7 +162,6 @@ export const IdempotencyHeadersSchema = z.object({
     .regex(/^[\x21-\x7e]{1,255}$/, "Must be 1-255 visible ASCII characters.")
     .optional()
     .openapi({
-      param: { name: "Idempotency-Key", in: "header" },
       description: "Retries with the same key and body return the first response instead of creating again (24 h).",
       example: "6a1f0c3e-4b2d-4e8f-9a7b-1c2d3e4f5a6b",
     }),

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import {
+  CUSTOMER_EXAMPLE,
   CreateCustomerResponseSchema,
   CustomerInputSchema,
   IdSchema,
@@ -86,7 +87,19 @@ export type SubscriptionInput = z.output<typeof SubscriptionInputSchema>;
 
 export const CustomerWithSubscriptionBodySchema = z
   .strictObject({ customer: CustomerInputSchema, subscription: SubscriptionInputSchema })
-  .openapi("CustomerWithSubscriptionInput");
+  .openapi("CustomerWithSubscriptionInput", {
+    example: {
+      customer: CUSTOMER_EXAMPLE,
+      subscription: {
+        product_id: "d5f4b3b2-e4b0-4ce6-8741-c7a87ce42c82",
+        mode: "weekly_pattern",
+        weekly_pattern: [1, 3, 5],
+        default_qty: 2,
+        shift: "morning",
+        start_date: "2026-12-01",
+      },
+    },
+  });
 
 export const SubscriptionSchema = z
   .object({
