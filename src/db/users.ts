@@ -1,0 +1,155 @@
+import type { Db, Document, Filter } from "mongodb";
+import { phoneRegex, normalizePhone } from "../lib/phone.ts";
+import { COLLECTIONS, usersCollection, type CustomerDoc, type UserDoc } from "./collections.ts";
+
+/** The collation of the unique `users.email` index (migration 001): case-insensitive. */
+export const EMAIL_COLLATION = { locale: "en", strength: 2 } as const;
+
+/** A user as the API may expose it internally: never `_id`, password fields or token_version. */
+export type PublicUser = Omit<UserDoc, "_id" | "password" | "password_hash" | "token_version">;
+/** A customers_v2 document without `_id`. */
+export type PublicCustomer = Omit<CustomerDoc, "_id">;
+
+/** A user together with the customers_v2 documents whose `id` equals its `customer_v2_id`. */
+export type UserWithLinkedCustomers = UserDoc & { linked_customers: CustomerDoc[] };
+
+/**
+ * Most users one login may match. Legacy phones are shared by a few users at most; beyond
+ * this the request is refused rather than running unbounded bcrypt work.
+ */
+export const MAX_LOGIN_CANDIDATES = 5;
+
+/** Aggregation stage resolving the user's link; the caller checks it points back (customer.user_id). */
+const lookupLinkedCustomers: Document = {
+  $lookup: {
+    from: COLLECTIONS.customers,
+    localField: "customer_v2_id",
+    foreignField: "id",
+    as: "linked_customers",
+  },
+};
+
+const REGEX_SPECIALS = /[.*+?^${}()|[\]\\/]/g;
+
+/**
+ * TEMPORARY: scripts/devdb ignores `collation` on find/aggregate, so an equality match would
+ * miss legacy mixed-case emails there. An anchored, escaped, case-insensitive regex matches
+ * the same documents on both servers, but MongoDB cannot serve it from the collated unique
+ * index (it scans). Once the embedded server honours collation, match `{ email }` instead.
+ */
+function emailFilter(email: string): Document {
+  return { email: { $regex: `^${email.replace(REGEX_SPECIALS, "\\$&")}$`, $options: "i" } };
+}
+
+/**
+ * Users whose email equals `email` ignoring case, each with its linked customer, in one
+ * round trip. The collation is that of the unique `users.email` index.
+ */
+export async function findUsersByEmail(db: Db, email: string): Promise<UserWithLinkedCustomers[]> {
+  return usersCollection(db)
+    .aggregate<UserWithLinkedCustomers>(
+      [{ $match: emailFilter(email) }, { $limit: MAX_LOGIN_CANDIDATES + 1 }, lookupLinkedCustomers],
+      { collation: EMAIL_COLLATION },
+    )
+    .toArray();
+}
+
+/**
+ * Users whose stored phone, in any legacy spelling, normalizes to `normalized` (already
+ * normalized by the caller), each with its linked customer.
+ */
+export async function findUsersByPhone(db: Db, normalized: string): Promise<UserWithLinkedCustomers[]> {
+  const docs = await usersCollection(db)
+    .aggregate<UserWithLinkedCustomers>([
+      { $match: { phone: { $regex: phoneRegex(normalized) } } },
+      // Regex hits are confirmed below; over-fetch a little so a stray false hit cannot hide a user.
+      { $limit: MAX_LOGIN_CANDIDATES * 2 + 1 },
+      lookupLinkedCustomers,
+    ])
+    .toArray();
+  return docs.filter((doc) => normalizePhone(doc.phone) === normalized);
+}
+
+/**
+ * The user with app id `userId` and its linked customer in ONE round trip (the auth
+ * middleware runs this on every protected request). Password fields never leave the server.
+ */
+export async function findUserWithLinkedCustomer(db: Db, userId: string): Promise<UserWithLinkedCustomers | null> {
+  const [doc] = await usersCollection(db)
+    .aggregate<UserWithLinkedCustomers>([
+      { $match: { id: userId } },
+      { $limit: 1 },
+      { $project: { password: 0, password_hash: 0 } },
+      lookupLinkedCustomers,
+    ])
+    .toArray();
+  return doc ?? null;
+}
+
+/** Credentials and revocation state of one user, for verifying a current password. */
+export async function findUserCredentials(
+  db: Db,
+  userId: string,
+): Promise<Pick<UserDoc, "id" | "password" | "password_hash" | "token_version" | "is_active"> | null> {
+  return usersCollection(db).findOne(
+    { id: userId },
+    { projection: { _id: 0, id: 1, password: 1, password_hash: 1, token_version: 1, is_active: 1 } },
+  );
+}
+
+/** The stored credential that was verified: updates are conditional on it being unchanged. */
+export interface StoredCredential {
+  field: "password_hash" | "password";
+  value: string;
+}
+
+/**
+ * Replaces a verified legacy hash with bcrypt in one conditional update: it applies only if
+ * the old value is still stored, so concurrent logins cannot overwrite each other's upgrade
+ * with a hash of a different salt, nor resurrect a field another request removed.
+ * Returns false when another request already changed the credential.
+ */
+export async function upgradePasswordHash(
+  db: Db,
+  userId: string,
+  previous: StoredCredential,
+  bcryptHash: string,
+  now: Date,
+): Promise<boolean> {
+  const result = await usersCollection(db).updateOne(
+    { id: userId, [previous.field]: previous.value },
+    {
+      $set: { password_hash: bcryptHash, password_hash_upgraded_at: now, updated_at: now },
+      $unset: { password: "" },
+    },
+  );
+  return result.modifiedCount === 1;
+}
+
+/**
+ * Stores a new password: bcrypt hash, legacy field removed, `must_change_password` cleared and
+ * `token_version` bumped (revoking every earlier token), conditional on both the verified
+ * credential and the token version being unchanged. Returns false if either changed meanwhile.
+ */
+export async function replacePassword(
+  db: Db,
+  userId: string,
+  previous: StoredCredential,
+  tokenVersion: number,
+  bcryptHash: string,
+  now: Date,
+): Promise<boolean> {
+  // Legacy documents have no token_version: version 0 matches the missing field too.
+  const filter: Filter<UserDoc> = { id: userId, [previous.field]: previous.value };
+  if (tokenVersion === 0) filter.$or = [{ token_version: 0 }, { token_version: { $exists: false } }];
+  else filter.token_version = tokenVersion;
+  const result = await usersCollection(db).updateOne(
+    filter,
+    {
+      $set: { password_hash: bcryptHash, must_change_password: false, updated_at: now },
+      $unset: { password: "" },
+      $inc: { token_version: 1 },
+    },
+  );
+  return result.modifiedCount === 1;
+}
