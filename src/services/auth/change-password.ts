@@ -1,0 +1,46 @@
+import type { Db } from "mongodb";
+import type { AppConfig } from "../../config.ts";
+import { findUserCredentials, replacePassword, type PublicCustomer, type PublicUser } from "../../db/users.ts";
+import { ApiError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { authUserView, type LoginResult } from "./login.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
+import { invalidToken, issueAccessToken } from "./tokens.ts";
+
+export interface ChangePasswordInput {
+  current_password: string;
+  /** Already checked against validateNewPassword by the route. */
+  new_password: string;
+}
+
+/**
+ * Verifies the current password, stores the new one as bcrypt, clears must_change_password
+ * and bumps token_version (so every earlier token is refused), then issues a fresh token.
+ */
+export async function changePassword(
+  db: Db,
+  config: AppConfig,
+  logger: Logger,
+  user: PublicUser,
+  customer: PublicCustomer | null,
+  input: ChangePasswordInput,
+): Promise<LoginResult> {
+  const stored = await findUserCredentials(db, user.id);
+  if (!stored) throw invalidToken("The account no longer exists.");
+  const check = await verifyPassword(input.current_password, stored);
+  if (!check.ok || !check.stored) {
+    logger.info("password change refused: wrong current password", { user_id: user.id });
+    throw new ApiError(401, "invalid_credentials", "The current password is incorrect.");
+  }
+  const version = stored.token_version ?? 0;
+  const newHash = await hashPassword(input.new_password, config.bcryptCost);
+  const changed = await replacePassword(db, user.id, check.stored, version, newHash, new Date());
+  if (!changed) {
+    logger.warn("password change lost a race with another change", { user_id: user.id });
+    throw new ApiError(409, "conflict", "The password was changed by another request; sign in again.");
+  }
+  logger.info("password changed", { user_id: user.id });
+  const linkedId = customer?.id ?? null;
+  const token = await issueAccessToken({ ...user, customer_v2_id: linkedId, token_version: version + 1 }, config);
+  return { ...token, user: authUserView({ ...user, must_change_password: false }, linkedId) };
+}
