@@ -6,6 +6,7 @@ import { corsPolicy } from "./middleware/cors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { registerDocs } from "./routes/docs/index.ts";
+import { authRoutes } from "./routes/auth/index.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 
@@ -18,6 +19,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.onError(onError);
   app.notFound(notFound);
   app.route("/health", healthRoutes);
+  app.route("/api/auth", authRoutes);
   app.route("/api/phase0-v2", customerRoutes);
   registerDocs(app); // last: documents every route registered above
   return app;

@@ -1,0 +1,94 @@
+import { createRoute } from "@hono/zod-openapi";
+import { createRouter } from "../../lib/router.ts";
+import { requireAuth, requireAuthConfigured } from "../../middleware/auth.ts";
+import { changePassword } from "../../services/auth/change-password.ts";
+import { login } from "../../services/auth/login.ts";
+import {
+  ChangePasswordRequestSchema,
+  ErrorSchema,
+  LoginRequestSchema,
+  MeResponseSchema,
+  TokenResponseSchema,
+} from "./schemas.ts";
+
+const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const errors = {
+  401: json(ErrorSchema, "Missing, invalid, expired or revoked credentials"),
+  422: json(ErrorSchema, "Invalid request body"),
+  500: json(ErrorSchema, "Server misconfigured (e.g. JWT_SECRET missing)"),
+  503: json(ErrorSchema, "Database unreachable"),
+};
+const bearer = [{ bearerAuth: [] }];
+
+const loginRoute = createRoute({
+  method: "post",
+  path: "/login",
+  tags: ["auth"],
+  summary: "Log in with email or phone and password",
+  request: { body: { required: true, content: { "application/json": { schema: LoginRequestSchema } } } },
+  responses: {
+    200: json(TokenResponseSchema, "Access token and the user"),
+    ...errors,
+    403: json(ErrorSchema, "`account_inactive`: the password is right but the account is deactivated"),
+  },
+});
+
+const meRoute = createRoute({
+  method: "get",
+  path: "/me",
+  tags: ["auth"],
+  summary: "The authenticated user and its linked customer",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  responses: { 200: json(MeResponseSchema, "The caller"), ...errors },
+});
+
+const changePasswordRoute = createRoute({
+  method: "post",
+  path: "/change-password",
+  tags: ["auth"],
+  summary: "Change the password; earlier tokens stop working",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { body: { required: true, content: { "application/json": { schema: ChangePasswordRequestSchema } } } },
+  responses: {
+    200: json(TokenResponseSchema, "A fresh access token"),
+    ...errors,
+    409: json(ErrorSchema, "The password was changed concurrently"),
+  },
+});
+
+const router = createRouter();
+router.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+});
+router.use("*", requireAuthConfigured);
+
+export const authRoutes = router
+  .openapi(loginRoute, async (c) => {
+    const body = c.req.valid("json");
+    const input =
+      body.email !== undefined ? { email: body.email, password: body.password } : { phone: body.phone ?? "", password: body.password };
+    const result = await login(await c.var.db(), c.var.config, c.var.logger, input);
+    return c.json(result, 200);
+  })
+  .openapi(meRoute, (c) => {
+    const { user, customer } = c.var;
+    return c.json(
+      { user_id: user.id, email: user.email, role: user.role, customer_v2_id: customer?.id ?? null, customer },
+      200,
+    );
+  })
+  .openapi(changePasswordRoute, async (c) => {
+    const result = await changePassword(
+      await c.var.db(),
+      c.var.config,
+      c.var.logger,
+      c.var.user,
+      c.var.customer,
+      c.req.valid("json"),
+    );
+    return c.json(result, 200);
+  });
