@@ -37,9 +37,9 @@ async function freePort(): Promise<number> {
  * foreground job. Node is spawned directly (not through npm) so the test sees its exit code.
  */
 function startDev(args: string[]): DevRun {
-  const env: NodeJS.ProcessEnv = { ...process.env, [MARK]: "1" };
-  delete env.MONGODB_URI;
-  delete env.DB_NAME;
+  // The embedded database and the default DB_NAME, whatever the outer environment says.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "MONGODB_URI" && key !== "DB_NAME"));
+  env[MARK] = "1";
   const child = spawn(process.execPath, ["scripts/dev.ts", "--state-dir", stateDir, ...args], {
     cwd: ROOT,
     env,
