@@ -98,7 +98,7 @@ function isTransient(e: CommandError): boolean {
 function duplicateId(c: Collection, doc: Doc): CommandError {
   const index = c.indexes.get("_id_");
   if (index === undefined) throw new Error("missing _id index");
-  return index.duplicateKeyError(c.ns, { key: idKey(doc._id), values: [doc._id] });
+  return index.duplicateKeyError(c.ns, doc, idKey(doc._id));
 }
 
 function checkDocument(doc: unknown): asserts doc is Doc {
@@ -141,8 +141,8 @@ function updateStatement(x: Ctx, c: Collection, s: Doc): UpdateOutcome {
   }
   const writes = [];
   for (const m of matches) {
-    const doc = applyUpdate(m.doc, spec, false);
-    if (keyOf(doc) !== keyOf(m.doc)) writes.push({ coll: c, id: m.id, doc });
+    const { doc, changed } = applyUpdate(m.doc, spec, false);
+    if (changed) writes.push({ coll: c, id: m.id, doc });
   }
   x.op.write(writes);
   return { n: matches.length, nModified: writes.length };
@@ -337,8 +337,8 @@ const handlers: Record<string, Handler> = {
         x.op.write([{ coll: c, id, doc }]);
         return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: cmd.new === true ? project(doc, cmd.fields) : null, ok: 1 };
       }
-      const doc = applyUpdate(m.doc, spec, false);
-      if (keyOf(doc) !== keyOf(m.doc)) x.op.write([{ coll: c, id: m.id, doc }]);
+      const { doc, changed } = applyUpdate(m.doc, spec, false);
+      if (changed) x.op.write([{ coll: c, id: m.id, doc }]);
       return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(cmd.new === true ? doc : m.doc, cmd.fields), ok: 1 };
     });
   },

@@ -2,7 +2,7 @@ import { Query } from "mingo";
 import { CommandError } from "./errors.ts";
 import { type Doc, formatDoc, isPlainObject, keyOf, pathValues } from "./values.ts";
 
-export interface IndexKey {
+interface IndexKey {
   /** Canonical string of the key tuple (after collation folding). */
   key: string;
   /** The document's values for the key fields, for error messages. */
@@ -49,8 +49,8 @@ export class Index {
   readonly sparse: boolean;
   readonly partial: Query | null;
   readonly strength: number | null;
-  /** key string → ids (as keyOf(_id)) of the documents holding it. */
-  readonly entries = new Map<string, Set<string>>();
+  /** key string → id (as keyOf(_id)) of the document holding it, or a set when several do. */
+  readonly entries = new Map<string, string | Set<string>>();
 
   constructor(spec: Doc) {
     this.spec = spec;
@@ -68,57 +68,82 @@ export class Index {
     return this.fields.length === 1 && this.fields[0] === field && !this.sparse && this.partial === null && this.strength === null;
   }
 
-  keys(doc: Doc): IndexKey[] {
-    const perField = this.fields.map((f) => pathValues(doc, f));
+  /** The index keys of a document (none when sparse/partial exclude it). */
+  keys(doc: Doc): string[] {
+    if (this.fields.length === 1) {
+      const f = this.fields[0] as string;
+      const v = doc[f];
+      if (!f.includes(".") && !Array.isArray(v) && !isPlainObject(v) && this.partial === null) {
+        if (v === undefined && this.sparse) return [];
+        return [collatedKey(v === undefined ? null : v, this.strength)];
+      }
+    }
+    return this.entriesOf(doc).map((e) => e.key);
+  }
+
+  /** Keys with the document's values for them (for error messages). */
+  private entriesOf(doc: Doc): IndexKey[] {
+    const perField = this.fields.map((f) => (f.includes(".") ? pathValues(doc, f) : topLevelValues(doc[f])));
     if (this.sparse && perField.every((vals) => vals.every((v) => v === undefined))) return [];
     if (this.partial !== null && !this.partial.test(doc)) return [];
     let tuples: unknown[][] = [[]];
     for (const vals of perField) {
-      const unique = dedupe(vals);
       const next: unknown[][] = [];
-      for (const t of tuples) for (const v of unique) next.push([...t, v === undefined ? null : v]);
+      for (const t of tuples) for (const v of dedupe(vals)) next.push([...t, v === undefined ? null : v]);
       tuples = next;
     }
-    return tuples.map((values) => ({
-      key: values.length === 1 ? collatedKey(values[0], this.strength) : JSON.stringify(values.map((v) => collatedKey(v, this.strength))),
-      values,
-    }));
+    return tuples.map((values) => ({ key: this.tupleKey(values), values }));
   }
 
-  add(id: string, keys: IndexKey[]): void {
+  private tupleKey(values: unknown[]): string {
+    return values.length === 1 ? collatedKey(values[0], this.strength) : JSON.stringify(values.map((v) => collatedKey(v, this.strength)));
+  }
+
+  add(id: string, keys: string[]): void {
     for (const k of keys) {
-      let set = this.entries.get(k.key);
-      if (set === undefined) {
-        set = new Set();
-        this.entries.set(k.key, set);
+      const held = this.entries.get(k);
+      if (held === undefined) this.entries.set(k, id);
+      else if (typeof held === "string") {
+        if (held !== id) this.entries.set(k, new Set([held, id]));
+      } else held.add(id);
+    }
+  }
+
+  remove(id: string, keys: string[]): void {
+    for (const k of keys) {
+      const held = this.entries.get(k);
+      if (held === undefined) continue;
+      if (typeof held === "string") {
+        if (held === id) this.entries.delete(k);
+        continue;
       }
-      set.add(id);
+      held.delete(id);
+      if (held.size === 1) this.entries.set(k, held.values().next().value as string);
     }
   }
 
-  remove(id: string, keys: IndexKey[]): void {
-    for (const k of keys) {
-      const set = this.entries.get(k.key);
-      if (set === undefined) continue;
-      set.delete(id);
-      if (set.size === 0) this.entries.delete(k.key);
-    }
+  /** Ids of the documents holding `key`. */
+  lookup(key: string): Iterable<string> {
+    const held = this.entries.get(key);
+    return held === undefined ? [] : typeof held === "string" ? [held] : held;
   }
 
   /** The first key of `keys` already held by a document other than `id`, if any. */
-  conflict(id: string, keys: IndexKey[], ignore?: (otherId: string) => boolean): IndexKey | undefined {
+  conflict(id: string, keys: string[], ignore?: (otherId: string) => boolean): string | undefined {
     if (!this.unique) return undefined;
     for (const k of keys) {
-      const set = this.entries.get(k.key);
-      if (set === undefined) continue;
-      for (const other of set) if (other !== id && !(ignore?.(other) ?? false)) return k;
+      const held = this.entries.get(k);
+      if (held === undefined || held === id) continue;
+      for (const other of this.lookup(k)) if (other !== id && !(ignore?.(other) ?? false)) return k;
     }
     return undefined;
   }
 
-  duplicateKeyError(ns: string, k: IndexKey): CommandError {
+  /** The DuplicateKey error for `doc` colliding on `key`. */
+  duplicateKeyError(ns: string, doc: Doc, key: string): CommandError {
+    const values = this.entriesOf(doc).find((e) => e.key === key)?.values ?? [];
     const keyValue: Doc = {};
-    this.fields.forEach((f, i) => (keyValue[f] = k.values[i] ?? null));
+    this.fields.forEach((f, i) => (keyValue[f] = values[i] ?? null));
     const collation = this.spec.collation ? ` collation: ${formatDoc(this.spec.collation as Doc)}` : "";
     return new CommandError(
       11000,
@@ -126,6 +151,11 @@ export class Index {
       { keyPattern: this.spec.key, keyValue },
     );
   }
+}
+
+function topLevelValues(v: unknown): unknown[] {
+  if (!Array.isArray(v)) return [v];
+  return v.length === 0 ? [undefined] : v;
 }
 
 function dedupe(vals: unknown[]): unknown[] {

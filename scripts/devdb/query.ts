@@ -2,6 +2,7 @@
 import { ObjectId } from "bson";
 import { Query, update as mingoUpdate, updateOne as mingoUpdateOne } from "mingo";
 import { CommandError } from "./errors.ts";
+import { simpleMatcher, simpleUpdate } from "./fast-path.ts";
 import type { Collection } from "./store.ts";
 import type { OpContext } from "./transactions.ts";
 import { type Doc, clone, isPlainObject, keyOf, setPath } from "./values.ts";
@@ -46,7 +47,7 @@ function indexedCandidates(c: Collection, filter: Doc): Iterable<string> | undef
     const eq = equalityValue(v);
     if (!eq.ok) continue;
     for (const index of c.indexes.values()) {
-      if (index.servesEquality(field)) return index.entries.get(keyOf(eq.value)) ?? [];
+      if (index.servesEquality(field)) return index.lookup(keyOf(eq.value));
     }
   }
   return undefined;
@@ -60,17 +61,23 @@ export interface Match {
 /** Documents visible to `ctx` that match `filter`, in natural order, up to `limit` (0 = all). */
 export function matchDocs(ctx: OpContext, c: Collection | undefined, filter: Doc | undefined, limit = 0): Match[] {
   if (c === undefined) return [];
+  if (filter !== undefined && filter !== null && !isPlainObject(filter)) throw new CommandError(14, "filter must be an object");
   const f = filter ?? {};
-  const q = compileFilter(f);
+  let test = simpleMatcher(f);
+  if (test === null) {
+    const q = compileFilter(f);
+    test = (d) => q.test(d);
+  }
   const out: Match[] = [];
   const subset = indexedCandidates(c, f);
-  const seen = subset !== undefined && !Array.isArray(subset) ? undefined : new Set<string>();
+  // An $in list may name the same _id twice.
+  const seen = Array.isArray(subset) ? new Set<string>() : undefined;
   for (const [id, doc] of ctx.scan(c, subset)) {
     if (seen !== undefined) {
       if (seen.has(id)) continue;
       seen.add(id);
     }
-    if (!q.test(doc)) continue;
+    if (!test(doc)) continue;
     out.push({ id, doc });
     if (limit > 0 && out.length >= limit) break;
   }
@@ -86,6 +93,7 @@ export interface FindOptions {
 
 /** Sort, skip, limit and projection over already-matched documents. */
 export function shape(docs: Doc[], o: FindOptions): Doc[] {
+  if (!hasKeys(o.projection) && !hasKeys(o.sort)) return docs.slice(o.skip ?? 0, o.limit ? (o.skip ?? 0) + o.limit : undefined);
   let cursor = new Query({}, mingoOptions).find(docs, hasKeys(o.projection) ? withIdDefault(o.projection as Doc) : undefined);
   if (hasKeys(o.sort)) cursor = cursor.sort(normaliseSort(o.sort as Doc));
   if (o.skip) cursor = cursor.skip(o.skip);
@@ -138,8 +146,13 @@ export interface UpdateSpec {
   filter: Doc;
 }
 
-/** The updated document (a new object; `old` is left untouched). */
-export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Doc {
+export interface Updated {
+  /** A new object; the input document is left untouched. */
+  doc: Doc;
+  changed: boolean;
+}
+
+export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Updated {
   const { u } = spec;
   if (Array.isArray(u)) {
     const docs = [clone(old)];
@@ -148,9 +161,9 @@ export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Doc
     } catch (e) {
       throw new CommandError(2, (e as Error).message);
     }
-    const out = docs[0] as Doc;
-    if (keyOf(out._id) !== keyOf(old._id)) throw immutableIdError();
-    return out;
+    const doc = docs[0] as Doc;
+    if (keyOf(doc._id) !== keyOf(old._id)) throw immutableIdError();
+    return { doc, changed: keyOf(doc) !== keyOf(old) };
   }
   if (!isPlainObject(u)) throw new CommandError(9, "Update argument must be either an object or an array");
   if (!isOperatorUpdate(u)) {
@@ -160,9 +173,9 @@ export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Doc
     if ("_id" in u && old._id !== undefined && keyOf(u._id) !== keyOf(old._id)) {
       throw new CommandError(66, `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${String(u._id)}`);
     }
-    const out: Doc = old._id !== undefined ? { _id: old._id } : {};
-    for (const [k, v] of Object.entries(u)) if (k !== "_id" || old._id === undefined) out[k] = clone(v);
-    return out;
+    const doc: Doc = old._id !== undefined ? { _id: old._id } : {};
+    for (const [k, v] of Object.entries(u)) if (k !== "_id" || old._id === undefined) doc[k] = clone(v);
+    return { doc, changed: keyOf(doc) !== keyOf(old) };
   }
   const mods: Doc = {};
   for (const [op, args] of Object.entries(u)) {
@@ -175,15 +188,18 @@ export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Doc
     mods[op] = op === "$set" ? { ...((mods.$set as Doc | undefined) ?? {}), ...args } : args;
   }
   const doc = clone(old);
-  try {
-    if (Object.keys(mods).length > 0) mingoUpdate(doc, mods as never, spec.arrayFilters, spec.filter as never, { cloneMode: "deep", queryOptions: mingoOptions });
-  } catch (e) {
-    const message = (e as Error).message;
-    if (message.includes("immutable field '_id'")) throw immutableIdError();
-    throw new CommandError(2, message);
+  let changed: boolean | null = simpleUpdate(doc, mods);
+  if (changed === null) {
+    try {
+      changed = Object.keys(mods).length > 0 && mingoUpdate(doc, mods as never, spec.arrayFilters, spec.filter as never, { cloneMode: "deep", queryOptions: mingoOptions }).length > 0;
+    } catch (e) {
+      const message = (e as Error).message;
+      if (message.includes("immutable field '_id'")) throw immutableIdError();
+      throw new CommandError(2, message);
+    }
   }
   if (old._id !== undefined && keyOf(doc._id) !== keyOf(old._id)) throw immutableIdError();
-  return doc;
+  return { doc, changed };
 }
 
 /** The document an upsert inserts: equality fields of the filter, then the update applied. */
@@ -194,8 +210,7 @@ export function upsertDocument(filter: Doc, spec: UpdateSpec): Doc {
   } else if (filter._id !== undefined && equalityValue(filter._id).ok && !(isPlainObject(spec.u) && "_id" in spec.u)) {
     base = { _id: equalityValue(filter._id).value };
   }
-  const doc = applyUpdate(base, spec, true);
-  return withId(doc);
+  return withId(applyUpdate(base, spec, true).doc);
 }
 
 function collectEqualities(filter: Doc, into: Doc): void {

@@ -2,7 +2,7 @@
 // history for open transactions to read their snapshot.
 import { UUID } from "bson";
 import { CommandError } from "./errors.ts";
-import { Index, type IndexKey, normaliseIndexSpec, sameIndexOptions, sameKey } from "./indexes.ts";
+import { Index, normaliseIndexSpec, sameIndexOptions, sameKey } from "./indexes.ts";
 import { type Doc, keyOf } from "./values.ts";
 
 export interface HistoryEntry {
@@ -47,21 +47,29 @@ export class Collection {
     return `${this.db}.${this.name}`;
   }
 
-  /** Throws DuplicateKey if writing `doc` under `id` would break a unique index. */
-  check(id: string, doc: Doc, ignore?: (otherId: string) => boolean): void {
+  /**
+   * Throws DuplicateKey if writing `doc` under `id` would break a unique index; returns the
+   * document's keys for every index (in index order) for put().
+   */
+  check(id: string, doc: Doc): string[][] {
+    const all: string[][] = [];
     for (const index of this.indexes.values()) {
-      if (!index.unique) continue;
-      const hit = index.conflict(id, index.keys(doc), ignore);
-      if (hit !== undefined) throw index.duplicateKeyError(this.ns, hit);
+      const keys = index.keys(doc);
+      const hit = index.conflict(id, keys);
+      if (hit !== undefined) throw index.duplicateKeyError(this.ns, doc, hit);
+      all.push(keys);
     }
+    return all;
   }
 
-  /** Replaces the committed document without checks; callers run check() first. */
-  put(id: string, doc: Doc | undefined): void {
+  /** Replaces the committed document without unique checks; callers run check() first. */
+  put(id: string, doc: Doc | undefined, keys?: string[][]): void {
     const old = this.docs.get(id);
+    let i = 0;
     for (const index of this.indexes.values()) {
       const oldKeys = old === undefined ? [] : index.keys(old);
-      const newKeys = doc === undefined ? [] : index.keys(doc);
+      const newKeys = doc === undefined ? [] : (keys?.[i] ?? index.keys(doc));
+      i++;
       if (sameKeys(oldKeys, newKeys)) continue;
       index.remove(id, oldKeys);
       index.add(id, newKeys);
@@ -116,7 +124,7 @@ export class Collection {
       const keys = index.keys(doc);
       const hit = index.conflict(id, keys);
       if (hit !== undefined) {
-        const e = index.duplicateKeyError(this.ns, hit);
+        const e = index.duplicateKeyError(this.ns, doc, hit);
         throw new CommandError(11000, `Index build failed: ${this.uuid.toHexString()}: Collection ${this.ns} ( ${this.uuid.toHexString()} ) :: caused by :: ${e.message}`, e.extra);
       }
       index.add(id, keys);
@@ -130,9 +138,9 @@ function describe(spec: Doc): string {
   return JSON.stringify(spec);
 }
 
-function sameKeys(a: IndexKey[], b: IndexKey[]): boolean {
+function sameKeys(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i]?.key !== b[i]?.key) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -195,9 +203,9 @@ export class Store {
     const undo: { coll: Collection; id: string; prev: Doc | undefined }[] = [];
     try {
       for (const w of writes) {
-        if (w.doc !== undefined) w.coll.check(w.id, w.doc);
+        const keys = w.doc === undefined ? undefined : w.coll.check(w.id, w.doc);
         const prev = w.coll.docs.get(w.id);
-        w.coll.put(w.id, w.doc);
+        w.coll.put(w.id, w.doc, keys);
         undo.push({ coll: w.coll, id: w.id, prev });
       }
     } catch (e) {

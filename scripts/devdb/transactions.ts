@@ -85,6 +85,10 @@ export class OpContext {
   }
 
   *scan(c: Collection, subset?: Iterable<string>): Iterable<[string, Doc]> {
+    if (this.txn === null && subset === undefined) {
+      yield* c.docs;
+      return;
+    }
     for (const id of this.ids(c, subset)) {
       const doc = this.get(c, id);
       if (doc !== undefined) yield [id, doc];
@@ -184,24 +188,22 @@ export class Sessions {
       }
       const newKeys = w.doc === undefined ? [] : index.keys(w.doc);
       for (const k of newKeys) {
-        const stagedOwners = keyMap.get(k.key);
-        if (stagedOwners !== undefined && [...stagedOwners].some((o) => o !== w.id)) throw index.duplicateKeyError(w.coll.ns, k);
-        const committed = index.entries.get(k.key);
-        if (committed === undefined) continue;
-        for (const other of committed) {
+        const stagedOwners = keyMap.get(k);
+        if (stagedOwners !== undefined && [...stagedOwners].some((o) => o !== w.id)) throw index.duplicateKeyError(w.coll.ns, w.doc as Doc, k);
+        for (const other of index.lookup(k)) {
           if (other === w.id || staged.has(other)) continue;
           if (w.coll.changedSince(other, txn.snapshot)) throw writeConflict();
-          throw index.duplicateKeyError(w.coll.ns, k);
+          throw index.duplicateKeyError(w.coll.ns, w.doc as Doc, k);
         }
       }
       if (staged.has(w.id) && previous !== undefined) {
-        for (const k of index.keys(previous)) keyMap.get(k.key)?.delete(w.id);
+        for (const k of index.keys(previous)) keyMap.get(k)?.delete(w.id);
       }
       for (const k of newKeys) {
-        let owners = keyMap.get(k.key);
+        let owners = keyMap.get(k);
         if (owners === undefined) {
           owners = new Set();
-          keyMap.set(k.key, owners);
+          keyMap.set(k, owners);
         }
         owners.add(w.id);
       }
