@@ -1,11 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
+import { BEARER_AUTH, errorResponse } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
 import { requireAuth, requireAuthConfigured } from "../../middleware/auth.ts";
 import { changePassword } from "../../services/auth/change-password.ts";
 import { login } from "../../services/auth/login.ts";
 import {
   ChangePasswordRequestSchema,
-  ErrorSchema,
   LoginRequestSchema,
   MeResponseSchema,
   TokenResponseSchema,
@@ -13,12 +13,11 @@ import {
 
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const errors = {
-  401: json(ErrorSchema, "Missing, invalid, expired or revoked credentials"),
-  422: json(ErrorSchema, "Invalid request body"),
-  500: json(ErrorSchema, "Server misconfigured (e.g. JWT_SECRET missing)"),
-  503: json(ErrorSchema, "Database unreachable"),
+  401: errorResponse("`invalid_credentials`, or for bearer routes `unauthorized` / `invalid_token` (missing, invalid, expired or revoked token)"),
+  422: errorResponse("`validation_error` with field details"),
+  500: errorResponse("`server_misconfigured`: JWT_SECRET missing or shorter than 32 bytes"),
+  503: errorResponse("`database_unavailable`"),
 };
-const bearer = [{ bearerAuth: [] }];
 
 const loginRoute = createRoute({
   method: "post",
@@ -29,7 +28,7 @@ const loginRoute = createRoute({
   responses: {
     200: json(TokenResponseSchema, "Access token and the user"),
     ...errors,
-    403: json(ErrorSchema, "`account_inactive`: the password is right but the account is deactivated"),
+    403: errorResponse("`account_inactive`: the password is right but the account is deactivated"),
   },
 });
 
@@ -38,7 +37,7 @@ const meRoute = createRoute({
   path: "/me",
   tags: ["auth"],
   summary: "The authenticated user and its linked customer",
-  security: bearer,
+  security: BEARER_AUTH,
   middleware: [requireAuth] as const,
   responses: { 200: json(MeResponseSchema, "The caller"), ...errors },
 });
@@ -48,22 +47,17 @@ const changePasswordRoute = createRoute({
   path: "/change-password",
   tags: ["auth"],
   summary: "Change the password; earlier tokens stop working",
-  security: bearer,
+  security: BEARER_AUTH,
   middleware: [requireAuth] as const,
   request: { body: { required: true, content: { "application/json": { schema: ChangePasswordRequestSchema } } } },
   responses: {
     200: json(TokenResponseSchema, "A fresh access token"),
     ...errors,
-    409: json(ErrorSchema, "The password was changed concurrently"),
+    409: errorResponse("`conflict`: the password was changed concurrently"),
   },
 });
 
 const router = createRouter();
-router.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-  type: "http",
-  scheme: "bearer",
-  bearerFormat: "JWT",
-});
 router.use("*", requireAuthConfigured);
 
 export const authRoutes = router

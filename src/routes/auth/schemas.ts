@@ -6,16 +6,6 @@ import { validateNewPassword } from "../../services/auth/passwords.ts";
 /** Generous bound for passwords of existing accounts (legacy ones are ≤ 72 bytes); keeps hashing input small. */
 const MAX_LOGIN_PASSWORD_CHARS = 1_024;
 
-export const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.string().openapi({ example: "invalid_credentials" }),
-      message: z.string(),
-      details: z.unknown().optional(),
-    }),
-  })
-  .openapi("Error");
-
 export const LoginRequestSchema = z
   .strictObject({
     email: z
@@ -37,7 +27,13 @@ export const LoginRequestSchema = z
       ctx.addIssue({ code: "custom", path: ["phone"], message: "Not a valid Indian mobile number." });
     }
   })
-  .openapi("LoginRequest", { description: "Either `email` or `phone` (any Indian spelling), plus `password`." });
+  .openapi("LoginRequest", {
+    description: "Either `email` (any letter case) or `phone` (any Indian spelling), plus `password`.",
+    examples: [
+      { email: "Ravi.Kumar@Gmail.com", password: "correct horse battery" },
+      { phone: "+91 98765 43210", password: "correct horse battery" },
+    ],
+  });
 
 export const ChangePasswordRequestSchema = z
   .strictObject({
@@ -52,7 +48,10 @@ export const ChangePasswordRequestSchema = z
       ctx.addIssue({ code: "custom", path: ["new_password"], message: "The new password must differ from the current one." });
     }
   })
-  .openapi("ChangePasswordRequest");
+  .openapi("ChangePasswordRequest", {
+    description: "`new_password`: 8–72 bytes in UTF-8, different from the current one.",
+    examples: [{ current_password: "Initial-Pa55word", new_password: "my new secret 2025" }],
+  });
 
 export const AuthUserSchema = z
   .object({
