@@ -28,6 +28,10 @@ export const AUDIENCE = "earlybird-app";
 
 /** Plaintext passwords the suite uses; none may appear in a response body or a log line. */
 const plaintexts = new Set(credentials.map((c) => c.password));
+/** A password that appeared legitimately once (e.g. an initial password) and must not again. */
+export function registerSecret(plain: string): void {
+  plaintexts.add(plain);
+}
 const HASH_PATTERNS = [/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/, /(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/i];
 
 export function findSecret(text: string): string | null {
