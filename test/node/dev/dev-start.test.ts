@@ -42,7 +42,7 @@ function startDev(args: string[]): DevRun {
   env[MARK] = "1";
   const child = spawn(process.execPath, ["scripts/dev.ts", "--state-dir", stateDir, ...args], {
     cwd: ROOT,
-    env,
+    env: env as NodeJS.ProcessEnv,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
