@@ -129,7 +129,7 @@ function updateStatement(x: Ctx, c: Collection, s: Doc): UpdateOutcome {
   if (s.multi === true && !isOperatorUpdate(s.u) && !Array.isArray(s.u)) {
     throw new CommandError(9, "multi update is not supported for replacement-style update");
   }
-  const matches = matchDocs(x.op, c, filter, s.multi === true ? 0 : 1);
+  const matches = matchDocs(x.op, c, filter, { limit: s.multi === true ? 0 : 1, collation: s.collation });
   if (matches.length === 0) {
     if (s.upsert !== true) return { n: 0, nModified: 0 };
     const doc = upsertDocument(filter, spec);
@@ -149,12 +149,13 @@ function updateStatement(x: Ctx, c: Collection, s: Doc): UpdateOutcome {
 }
 
 function sortedMatches(x: Ctx, c: Collection | undefined, filter: Doc, sort: unknown, limit: number): Match[] {
-  if (!isPlainObject(sort) || Object.keys(sort).length === 0) return matchDocs(x.op, c, filter, limit);
-  const all = matchDocs(x.op, c, filter);
+  const collation = x.cmd.collation;
+  if (!isPlainObject(sort) || Object.keys(sort).length === 0) return matchDocs(x.op, c, filter, { limit, collation });
+  const all = matchDocs(x.op, c, filter, { collation });
   const ids = new Map<Doc, string>(all.map((m) => [m.doc, m.id]));
   return shape(
     all.map((m) => m.doc),
-    { sort, limit },
+    { sort, limit, collation },
   ).map((doc) => ({ doc, id: ids.get(doc) as string }));
 }
 
@@ -195,7 +196,7 @@ function aggregateCursorNs(x: Ctx): string {
 }
 
 function visibleDocs(x: Ctx, c: Collection | undefined, filter?: Doc): Doc[] {
-  return matchDocs(x.op, c, filter).map((m) => m.doc);
+  return matchDocs(x.op, c, filter, { collation: x.cmd.collation }).map((m) => m.doc);
 }
 
 function runPipeline(x: Ctx, input: Doc[], pipeline: Doc[]): Doc[] {
@@ -310,7 +311,7 @@ const handlers: Record<string, Handler> = {
     return runWrites(x, (x.cmd.deletes as unknown[]) ?? [], (s) => {
       const limit = Number(s.limit ?? 0);
       if (limit !== 0 && limit !== 1) throw new CommandError(9, "The limit field in delete objects must be 0 or 1");
-      const matches = matchDocs(x.op, c, s.q as Doc, limit);
+      const matches = matchDocs(x.op, c, s.q, { limit, collation: s.collation });
       if (c !== undefined) x.op.write(matches.map((m) => ({ coll: c, id: m.id, doc: undefined })));
       return matches.length;
     });
@@ -354,10 +355,10 @@ const handlers: Record<string, Handler> = {
       singleBatch = true;
     }
     const hasSort = isPlainObject(cmd.sort) && Object.keys(cmd.sort).length > 0;
-    const matches = matchDocs(x.op, c, cmd.filter as Doc, !hasSort && limit > 0 ? skip + limit : 0);
+    const matches = matchDocs(x.op, c, cmd.filter, { limit: !hasSort && limit > 0 ? skip + limit : 0, collation: cmd.collation });
     const docs = shape(
       matches.map((m) => m.doc),
-      { sort: cmd.sort as Doc, projection: cmd.projection as Doc, skip, limit },
+      { sort: cmd.sort as Doc, projection: cmd.projection as Doc, skip, limit, collation: cmd.collation },
     );
     const batchSize = positiveInt(cmd.batchSize, "batchSize");
     return { cursor: x.state.cursors.first(`${x.db}.${collName(x)}`, docs, limit > 0 ? Math.min(batchSize ?? limit, limit) : batchSize, singleBatch), ok: 1 };
@@ -370,7 +371,7 @@ const handlers: Record<string, Handler> = {
     const c = existing(x);
     const skip = positiveInt(x.cmd.skip, "skip") ?? 0;
     const limit = Math.abs(Number(x.cmd.limit ?? 0));
-    let n = Math.max(0, matchDocs(x.op, c, x.cmd.query as Doc).length - skip);
+    let n = Math.max(0, matchDocs(x.op, c, x.cmd.query, { collation: x.cmd.collation }).length - skip);
     if (limit > 0) n = Math.min(n, limit);
     return { n, ok: 1 };
   },
@@ -392,7 +393,8 @@ const handlers: Record<string, Handler> = {
     const first = pipeline[0] as Doc | undefined;
     const prefilter = first !== undefined && isPlainObject(first.$match) ? (first.$match as Doc) : undefined;
     const input = typeof x.cmd.aggregate === "string" ? visibleDocs(x, existing(x), prefilter) : [];
-    const out = runPipeline(x, input, pipeline as Doc[]);
+    // The leading $match already ran (with the index fast path and the command's collation).
+    const out = runPipeline(x, input, (prefilter === undefined ? pipeline : pipeline.slice(1)) as Doc[]);
     const cursor = x.cmd.cursor as Doc;
     return { cursor: x.state.cursors.first(aggregateCursorNs(x), out, positiveInt(cursor.batchSize, "batchSize")), ok: 1 };
   },

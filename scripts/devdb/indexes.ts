@@ -36,6 +36,27 @@ function foldString(s: string, strength: number): string {
   return strength === 1 ? lower.normalize("NFD").replace(/\p{M}/gu, "") : lower;
 }
 
+/** The comparison strength a collation asks for, or null for binary (case-sensitive) comparison. */
+export function collationStrength(c: unknown): number | null {
+  if (!isPlainObject(c) || c.locale === "simple" || c.locale === undefined) return null;
+  const strength = Number(c.strength ?? 3);
+  return strength >= 3 ? null : strength;
+}
+
+const unfoldedOperators = new Set(["$type", "$regex", "$options", "$expr", "$where", "$jsonSchema", "$text", "$mod", "$size"]);
+
+/** A copy with every string folded for comparison at `strength` (operator arguments like $type kept). */
+export function foldDeep(v: unknown, strength: number): unknown {
+  if (typeof v === "string") return foldString(v, strength);
+  if (Array.isArray(v)) return v.map((e) => foldDeep(e, strength));
+  if (isPlainObject(v)) {
+    const out: Doc = {};
+    for (const [k, e] of Object.entries(v)) out[k] = unfoldedOperators.has(k) ? e : foldDeep(e, strength);
+    return out;
+  }
+  return v;
+}
+
 /** Key string for a value under an optional collation strength (strings only are folded). */
 export function collatedKey(v: unknown, strength: number | null): string {
   return strength !== null && typeof v === "string" ? "s" + foldString(v, strength) : keyOf(v);
@@ -63,9 +84,10 @@ export class Index {
     this.strength = c ? Number(c.strength ?? 3) : null;
   }
 
-  /** Whether equality lookups on `field` can be answered from this index alone. */
-  servesEquality(field: string): boolean {
-    return this.fields.length === 1 && this.fields[0] === field && !this.sparse && this.partial === null && this.strength === null;
+  /** Whether equality lookups on `field` under a query collation can be answered from this index alone. */
+  servesEquality(field: string, strength: number | null): boolean {
+    const indexStrength = this.strength !== null && this.strength >= 3 ? null : this.strength;
+    return this.fields.length === 1 && this.fields[0] === field && !this.sparse && this.partial === null && indexStrength === strength;
   }
 
   /** The index keys of a document (none when sparse/partial exclude it). */

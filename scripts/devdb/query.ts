@@ -3,6 +3,7 @@ import { ObjectId } from "bson";
 import { Query, update as mingoUpdate, updateOne as mingoUpdateOne } from "mingo";
 import { CommandError } from "./errors.ts";
 import { simpleMatcher, simpleUpdate } from "./fast-path.ts";
+import { collatedKey, collationStrength, foldDeep } from "./indexes.ts";
 import type { Collection } from "./store.ts";
 import type { OpContext } from "./transactions.ts";
 import { type Doc, clone, isPlainObject, keyOf, setPath } from "./values.ts";
@@ -32,9 +33,9 @@ function equalityValue(v: unknown): { ok: boolean; value?: unknown } {
 }
 
 /** Ids of committed documents that can match `filter`, when an index narrows them; else undefined. */
-function indexedCandidates(c: Collection, filter: Doc): Iterable<string> | undefined {
+function indexedCandidates(c: Collection, filter: Doc, strength: number | null): Iterable<string> | undefined {
   const id = filter._id;
-  if (id !== undefined) {
+  if (id !== undefined && (strength === null || !containsString(id))) {
     const eq = equalityValue(id);
     if (eq.ok) return [keyOf(eq.value)];
     if (isPlainObject(id) && Object.keys(id).length === 1 && Array.isArray(id.$in)) {
@@ -47,10 +48,23 @@ function indexedCandidates(c: Collection, filter: Doc): Iterable<string> | undef
     const eq = equalityValue(v);
     if (!eq.ok) continue;
     for (const index of c.indexes.values()) {
-      if (index.servesEquality(field)) return index.lookup(keyOf(eq.value));
+      if (index.servesEquality(field, strength)) return index.lookup(collatedKey(eq.value, strength));
     }
   }
   return undefined;
+}
+
+function containsString(v: unknown): boolean {
+  if (typeof v === "string") return true;
+  if (Array.isArray(v)) return v.some(containsString);
+  return isPlainObject(v) && Object.values(v).some(containsString);
+}
+
+export interface MatchOptions {
+  /** Stop after this many matches (0 = all). */
+  limit?: number;
+  /** The command's collation; strength 1-2 compares strings case-insensitively. */
+  collation?: unknown;
 }
 
 export interface Match {
@@ -58,18 +72,22 @@ export interface Match {
   doc: Doc;
 }
 
-/** Documents visible to `ctx` that match `filter`, in natural order, up to `limit` (0 = all). */
-export function matchDocs(ctx: OpContext, c: Collection | undefined, filter: Doc | undefined, limit = 0): Match[] {
+/** Documents visible to `ctx` that match `filter`, in natural order. */
+export function matchDocs(ctx: OpContext, c: Collection | undefined, filter: unknown, opts: MatchOptions = {}): Match[] {
   if (c === undefined) return [];
   if (filter !== undefined && filter !== null && !isPlainObject(filter)) throw new CommandError(14, "filter must be an object");
+  const strength = collationStrength(opts.collation);
   const f = filter ?? {};
-  let test = simpleMatcher(f);
+  const folded = strength === null ? f : (foldDeep(f, strength) as Doc);
+  let test = simpleMatcher(folded);
   if (test === null) {
-    const q = compileFilter(f);
+    const q = compileFilter(folded);
     test = (d) => q.test(d);
   }
+  const matches = strength === null ? test : (d: Doc) => (test as (d: Doc) => boolean)(foldDeep(d, strength) as Doc);
   const out: Match[] = [];
-  const subset = indexedCandidates(c, f);
+  const limit = opts.limit ?? 0;
+  const subset = indexedCandidates(c, f, strength);
   // An $in list may name the same _id twice.
   const seen = Array.isArray(subset) ? new Set<string>() : undefined;
   for (const [id, doc] of ctx.scan(c, subset)) {
@@ -77,7 +95,7 @@ export function matchDocs(ctx: OpContext, c: Collection | undefined, filter: Doc
       if (seen.has(id)) continue;
       seen.add(id);
     }
-    if (!test(doc)) continue;
+    if (!matches(doc)) continue;
     out.push({ id, doc });
     if (limit > 0 && out.length >= limit) break;
   }
@@ -85,6 +103,7 @@ export function matchDocs(ctx: OpContext, c: Collection | undefined, filter: Doc
 }
 
 export interface FindOptions {
+  collation?: unknown;
   sort?: Doc | undefined;
   projection?: Doc | undefined;
   skip?: number | undefined;
@@ -94,7 +113,8 @@ export interface FindOptions {
 /** Sort, skip, limit and projection over already-matched documents. */
 export function shape(docs: Doc[], o: FindOptions): Doc[] {
   if (!hasKeys(o.projection) && !hasKeys(o.sort)) return docs.slice(o.skip ?? 0, o.limit ? (o.skip ?? 0) + o.limit : undefined);
-  let cursor = new Query({}, mingoOptions).find(docs, hasKeys(o.projection) ? withIdDefault(o.projection as Doc) : undefined);
+  const options = isPlainObject(o.collation) && collationStrength(o.collation) !== null ? { ...mingoOptions, collation: o.collation as never } : mingoOptions;
+  let cursor = new Query({}, options).find(docs, hasKeys(o.projection) ? withIdDefault(o.projection as Doc) : undefined);
   if (hasKeys(o.sort)) cursor = cursor.sort(normaliseSort(o.sort as Doc));
   if (o.skip) cursor = cursor.skip(o.skip);
   if (o.limit) cursor = cursor.limit(o.limit);

@@ -247,3 +247,63 @@ describe("catalog commands and errors", () => {
     expect(hello.compression).toBeUndefined();
   });
 });
+
+describe("query and update semantics", () => {
+  it("matches arrays, nested paths, $ne/$nin/$exists and type-bracketed ranges like MongoDB", async () => {
+    const c = coll();
+    await c.insertMany([
+      { _id: 1, tags: ["a", "b"], n: 5, s: "5", sub: { k: "x" } },
+      { _id: 2, tags: "a", n: 10, sub: [{ k: "y" }, { k: "x" }] },
+      { _id: 3, n: null, d: new Date("2026-01-01") },
+      { _id: 4, tags: [], n: 7.5 },
+    ]);
+    const ids = async (filter: object) => (await c.find(filter).toArray()).map((d) => d._id);
+    expect(await ids({ tags: "a" })).toEqual([1, 2]);
+    expect(await ids({ tags: { $ne: "a" } })).toEqual([3, 4]);
+    expect(await ids({ tags: { $nin: ["b", "zz"] } })).toEqual([2, 3, 4]);
+    expect(await ids({ "sub.k": "x" })).toEqual([1, 2]);
+    expect(await ids({ "sub.k": "y" })).toEqual([2]);
+    expect(await ids({ n: { $gt: 5 } })).toEqual([2, 4]);
+    expect(await ids({ n: { $gte: 5, $lt: 10 } })).toEqual([1, 4]);
+    expect(await ids({ s: { $gt: 1 } })).toEqual([]);
+    expect(await ids({ n: { $exists: true } })).toEqual([1, 2, 3, 4]);
+    expect(await ids({ s: { $exists: false } })).toEqual([2, 3, 4]);
+    expect(await ids({ n: null })).toEqual([3]);
+    expect(await ids({ missing: null })).toEqual([1, 2, 3, 4]);
+    expect(await ids({ d: { $lt: new Date("2026-06-01") } })).toEqual([3]);
+    expect(await ids({ tags: { $size: 0 } })).toEqual([4]);
+    expect(await ids({ n: { $in: [5, 7.5] } })).toEqual([1, 4]);
+  });
+
+  it("applies $push/$addToSet/$pull/$min/$max/$mul and rejects conflicting or non-numeric updates", async () => {
+    const c = coll();
+    await c.insertOne({ _id: 1, list: [1], set: ["a"], lo: 5, hi: 5, m: 3, s: "text" });
+    await c.updateOne({ _id: 1 }, { $push: { list: { $each: [2, 3] } }, $addToSet: { set: { $each: ["a", "b"] } }, $min: { lo: 2 }, $max: { hi: 1 }, $mul: { m: 4 } } as never);
+    expect(await c.findOne({ _id: 1 })).toEqual({ _id: 1, list: [1, 2, 3], set: ["a", "b"], lo: 2, hi: 5, m: 12, s: "text" });
+    await c.updateOne({ _id: 1 }, { $pull: { list: 2 }, $inc: { "new.count": 2 } } as never);
+    expect(await c.findOne({ _id: 1 }, { projection: { list: 1, new: 1 } })).toEqual({ _id: 1, list: [1, 3], new: { count: 2 } });
+    await c.updateOne({ _id: 1 }, { $push: { list: { $each: [9, 8], $sort: 1, $slice: -3 } } } as never);
+    expect((await c.findOne({ _id: 1 }))?.list).toEqual([3, 8, 9]);
+    const conflict = await c.updateOne({ _id: 1 }, { $set: { lo: 1 }, $inc: { lo: 1 } }).catch((e: unknown) => e);
+    expect((conflict as MongoServerError).code).toBe(40);
+    const notNumber = await c.updateOne({ _id: 1 }, { $inc: { s: 1 } } as never).catch((e: unknown) => e);
+    expect((notNumber as MongoServerError).code).toBe(14);
+  });
+
+  it("honours a case-insensitive collation on find, count, update and delete", async () => {
+    const c = coll();
+    const collation = { locale: "en", strength: 2 };
+    await c.createIndex({ email: 1 }, { unique: true, collation });
+    await c.insertMany([
+      { _id: 1, email: "Ann@Example.com" },
+      { _id: 2, email: "bob@example.com" },
+    ]);
+    expect(await c.findOne({ email: "ann@example.COM" }, { collation })).toEqual({ _id: 1, email: "Ann@Example.com" });
+    expect(await c.findOne({ email: "ann@example.COM" })).toBeNull();
+    expect(await c.countDocuments({ email: { $in: ["ANN@example.com", "BOB@EXAMPLE.COM"] } }, { collation })).toBe(2);
+    expect((await c.updateOne({ email: "BOB@example.com" }, { $set: { seen: true } }, { collation })).modifiedCount).toBe(1);
+    expect((await c.deleteOne({ email: "ANN@EXAMPLE.COM" }, { collation })).deletedCount).toBe(1);
+    expect(await c.find().toArray()).toEqual([{ _id: 2, email: "bob@example.com", seen: true }]);
+    expect(await c.aggregate([{ $match: { email: "BOB@EXAMPLE.COM" } }, { $project: { _id: 1 } }], { collation }).toArray()).toEqual([{ _id: 2 }]);
+  });
+});
