@@ -98,6 +98,11 @@ describe("legacy fixture: every user logs in by email in any case", () => {
       expect(doc.password_hash).toMatch(/^\$2b\$12\$/);
     }
     await Promise.all(bcryptUsers.map(expectEmailLogin));
+    // Stronger than BCRYPT_COST (10): the legacy cost-12 hashes are kept, not re-hashed down.
+    for (const doc of await loadUsers(bcryptUsers.map((c) => c.user_id))) {
+      expect(doc.password_hash).toMatch(/^\$2b\$12\$/);
+      expect(doc).not.toHaveProperty("password_hash_upgraded_at");
+    }
     expect(bcryptUsers.some((c) => !c.is_active)).toBe(true);
     expect(bcryptUsers.some((c) => bothWays.has(c.user_id))).toBe(true);
   });
@@ -260,6 +265,14 @@ describe("legacy upgrade is one conditional write", () => {
     expect(doc!.password_hash).toMatch(/^\$2b\$10\$/);
     expect((await verifyPassword(user.password, doc!)).ok).toBe(true);
     expect((await login({ email: user.email, password: user.password })).status).toBe(200);
+  });
+
+  it("a bcrypt hash weaker than BCRYPT_COST is re-hashed at BCRYPT_COST on login", async () => {
+    const user = await createUser({}); // cost 4
+    expect((await login({ email: user.email, password: user.password })).status).toBe(200);
+    const [doc] = await loadUsers([user.id]);
+    expect(doc!.password_hash).toMatch(/^\$2b\$10\$/);
+    expect((await verifyPassword(user.password, doc!)).ok).toBe(true);
   });
 
   it("an upgrade based on a stale hash does not overwrite a newer password", async () => {
