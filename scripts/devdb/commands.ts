@@ -5,8 +5,8 @@ import { Aggregator, ProcessingMode, Query } from "mingo";
 import { Cursors, positiveInt } from "./cursors.ts";
 import { CommandError, errorReply, toCommandError, writeConflict } from "./errors.ts";
 import { normaliseIndexSpec } from "./indexes.ts";
-import { applyUpdate, compileFilter, isOperatorUpdate, type Match, matchDocs, project, shape, upsertDocument, withId } from "./query.ts";
-import { type Collection, Store, idKey } from "./store.ts";
+import { applyUpdate, compileFilter, isOperatorUpdate, type Match, matchDocs, project, shape, type UpdateSpec, upsertDocument, withId } from "./query.ts";
+import { type Collection, Store, type Write, idKey } from "./store.ts";
 import { LockedError, OpContext, Sessions, TRANSACTION_LIFETIME_MS, type Session, type Txn } from "./transactions.ts";
 import { type Doc, isPlainObject, keyOf, pathValues } from "./values.ts";
 
@@ -109,12 +109,18 @@ function checkDocument(doc: unknown): asserts doc is Doc {
   }
 }
 
-function insertOne(x: Ctx, c: Collection, raw: unknown): void {
+function insertOne(x: Ctx, c: Collection, raw: unknown): Doc {
   checkDocument(raw);
   const doc = withId(raw);
   const id = idKey(doc._id);
   if (x.op.get(c, id) !== undefined) throw duplicateId(c, doc);
   x.op.write([{ coll: c, id, doc }]);
+  return doc;
+}
+
+/** Inserts the document an upsert builds; the collection is created only now, as MongoDB does. */
+function upsertInsert(x: Ctx, filter: Doc, spec: UpdateSpec): Doc {
+  return insertOne(x, ensure(x), upsertDocument(filter, spec));
 }
 
 interface UpdateOutcome {
@@ -123,7 +129,7 @@ interface UpdateOutcome {
   upserted?: unknown;
 }
 
-function updateStatement(x: Ctx, c: Collection, s: Doc): UpdateOutcome {
+function updateStatement(x: Ctx, c: Collection | undefined, s: Doc): UpdateOutcome {
   const filter = (s.q ?? {}) as Doc;
   const spec = { u: s.u, arrayFilters: s.arrayFilters as Doc[] | undefined, filter };
   if (s.multi === true && !isOperatorUpdate(s.u) && !Array.isArray(s.u)) {
@@ -132,17 +138,12 @@ function updateStatement(x: Ctx, c: Collection, s: Doc): UpdateOutcome {
   const matches = matchDocs(x.op, c, filter, { limit: s.multi === true ? 0 : 1, collation: s.collation });
   if (matches.length === 0) {
     if (s.upsert !== true) return { n: 0, nModified: 0 };
-    const doc = upsertDocument(filter, spec);
-    checkDocument(doc);
-    const id = idKey(doc._id);
-    if (x.op.get(c, id) !== undefined) throw duplicateId(c, doc);
-    x.op.write([{ coll: c, id, doc }]);
-    return { n: 1, nModified: 0, upserted: doc._id };
+    return { n: 1, nModified: 0, upserted: upsertInsert(x, filter, spec)._id };
   }
-  const writes = [];
+  const writes: Write[] = [];
   for (const m of matches) {
     const { doc, changed } = applyUpdate(m.doc, spec, false);
-    if (changed) writes.push({ coll: c, id: m.id, doc });
+    if (changed) writes.push({ coll: c as Collection, id: m.id, doc });
   }
   x.op.write(writes);
   return { n: matches.length, nModified: writes.length };
@@ -302,10 +303,7 @@ const handlers: Record<string, Handler> = {
       return 1;
     });
   },
-  update: async (x) => {
-    const c = ensure(x);
-    return runWrites(x, (x.cmd.updates as unknown[]) ?? [], (s) => updateStatement(x, c, s));
-  },
+  update: async (x) => runWrites(x, (x.cmd.updates as unknown[]) ?? [], (s) => updateStatement(x, existing(x), s)),
   delete: async (x) => {
     const c = existing(x);
     return runWrites(x, (x.cmd.deletes as unknown[]) ?? [], (s) => {
@@ -317,25 +315,21 @@ const handlers: Record<string, Handler> = {
     });
   },
   findAndModify: async (x) => {
-    const c = ensure(x);
+    const c = existing(x);
     const cmd = x.cmd;
     const filter = (cmd.query ?? {}) as Doc;
     return withLockWait(() => {
       const [m] = sortedMatches(x, c, filter, cmd.sort, 1);
       if (cmd.remove === true) {
-        if (m === undefined) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
+        if (m === undefined || c === undefined) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
         x.op.write([{ coll: c, id: m.id, doc: undefined }]);
         return { lastErrorObject: { n: 1 }, value: project(m.doc, cmd.fields), ok: 1 };
       }
       if (cmd.update === undefined) throw new CommandError(9, "Either an update or remove=true must be specified");
       const spec = { u: cmd.update, arrayFilters: cmd.arrayFilters as Doc[] | undefined, filter };
-      if (m === undefined) {
+      if (m === undefined || c === undefined) {
         if (cmd.upsert !== true) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
-        const doc = upsertDocument(filter, spec);
-        checkDocument(doc);
-        const id = idKey(doc._id);
-        if (x.op.get(c, id) !== undefined) throw duplicateId(c, doc);
-        x.op.write([{ coll: c, id, doc }]);
+        const doc = upsertInsert(x, filter, spec);
         return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: cmd.new === true ? project(doc, cmd.fields) : null, ok: 1 };
       }
       const { doc, changed } = applyUpdate(m.doc, spec, false);

@@ -7,7 +7,7 @@ import { MAX_MESSAGE_BYTES, ProtocolError, encodeReply, parseMessage } from "./w
 import { errorReply, CommandError } from "./errors.ts";
 import { expireTtl } from "./ttl.ts";
 
-const TTL_PASS_TICKS = 5;
+const TTL_PASS_TICKS = 2;
 
 export interface StartOptions {
   /** 0 (default) picks a free port. */

@@ -1,5 +1,5 @@
 // TTL indexes: documents whose indexed date is older than expireAfterSeconds are removed by a
-// periodic pass, as MongoDB's TTL monitor does (it runs every 60 s; we run more often).
+// periodic pass, as MongoDB's TTL monitor does (every 60 s there; every 2 s here).
 import type { ServerState } from "./commands.ts";
 import { lockKey } from "./transactions.ts";
 import { pathValues } from "./values.ts";

@@ -1,5 +1,5 @@
 import { Long, MongoServerError, ObjectId } from "mongodb";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type AnyDoc, uniqueName, useServer } from "./helpers.ts";
 
 const h = useServer();
@@ -206,6 +206,36 @@ describe("aggregation", () => {
     expect(out[0]).toEqual({ i: 499 });
     expect(out[499]).toEqual({ i: 0 });
     expect(h.server.stats().commands.getMore).toBeGreaterThanOrEqual(9);
+  });
+});
+
+describe("cursors and expiry", () => {
+  it("kills an open cursor on close", async () => {
+    const c = coll();
+    await c.insertMany(Array.from({ length: 50 }, (_, i) => ({ i })));
+    const db = h.client.db("crud");
+    const first = await db.command({ find: c.collectionName, batchSize: 10 });
+    const killed = await db.command({ killCursors: c.collectionName, cursors: [first.cursor.id] });
+    expect(killed.cursorsKilled).toEqual([first.cursor.id]);
+    await expect(db.command({ getMore: first.cursor.id, collection: c.collectionName })).rejects.toMatchObject({ code: 43, codeName: "CursorNotFound" });
+  });
+
+  it("does not create a collection for an update or findAndModify that matches nothing", async () => {
+    const c = coll();
+    await c.updateOne({ a: 1 }, { $set: { b: 1 } });
+    await c.findOneAndUpdate({ a: 1 }, { $set: { b: 1 } });
+    expect(await h.client.db("crud").listCollections({ name: c.collectionName }).toArray()).toEqual([]);
+  });
+
+  it("removes documents past a TTL index's expireAfterSeconds", async () => {
+    const c = coll();
+    await c.createIndex({ at: 1 }, { expireAfterSeconds: 60 });
+    await c.insertMany([
+      { _id: "old", at: new Date(Date.now() - 120_000) },
+      { _id: "fresh", at: new Date() },
+      { _id: "no-date", at: "not a date" },
+    ]);
+    await vi.waitFor(async () => expect((await c.find().toArray()).map((d) => d._id)).toEqual(["fresh", "no-date"]), { timeout: 5000, interval: 200 });
   });
 });
 
