@@ -10,7 +10,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
 import { startServer, type RunningServer } from "./devdb/server.ts";
-import { DEV_VARS_FILE, PROJECT_ROOT, scriptConfig } from "./lib/settings.ts";
+import { DEV_VARS_FILE, isLoopbackUri, PROJECT_ROOT, scriptConfig } from "./lib/settings.ts";
 import { redactUri, runMigrations } from "./migrate/runner.ts";
 import { createStaffUser } from "./user-create.ts";
 
@@ -82,13 +82,6 @@ async function assertPortFree(port: number, what: string, hint: string): Promise
     );
     probe.listen(port, "127.0.0.1", () => probe.close(() => ok()));
   });
-}
-
-/** Every host of a mongodb:// URI is on this machine (never true for mongodb+srv://). */
-function isLoopback(uri: string): boolean {
-  const match = /^mongodb:\/\/(?:[^@/]*@)?([^/?]+)/.exec(uri);
-  if (!match) return false;
-  return match[1]!.split(",").every((host) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host));
 }
 
 async function waitForDatabase(uri: string, timeoutMs: number): Promise<void> {
@@ -298,7 +291,7 @@ async function main(): Promise<number> {
     const vars = writeDevVars(devVarsPath, settings);
     say(`${shown(devVarsPath)}: ${vars.created ? "created with a new JWT_SECRET" : vars.newSecret ? "added a new JWT_SECRET" : "kept its JWT_SECRET"}`);
 
-    if (external && !isLoopback(uri)) {
+    if (external && !isLoopbackUri(uri)) {
       say("Dev admin: not created on a remote database; use npm run user:create");
     } else {
       await ensureDevAdmin(uri, config.dbName, config.bcryptCost);

@@ -24,3 +24,10 @@ export function scriptConfig(root: string = PROJECT_ROOT, env: NodeJS.ProcessEnv
   return loadConfig(merged as Bindings);
 }
 
+
+/** Every host of a mongodb:// URI is on this machine (never true for mongodb+srv://). */
+export function isLoopbackUri(uri: string): boolean {
+  const match = /^mongodb:\/\/(?:[^@/]*@)?([^/?]+)/.exec(uri);
+  if (!match) return false;
+  return match[1]!.split(",").every((host) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host));
+}
