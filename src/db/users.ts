@@ -1,6 +1,6 @@
 import type { Db, Document, Filter } from "mongodb";
 import { phoneRegex, normalizePhone } from "../lib/phone.ts";
-import { COLLECTIONS, usersCollection, type CustomerDoc, type UserDoc } from "./collections.ts";
+import { COLLECTIONS, customersCollection, usersCollection, type CustomerDoc, type UserDoc } from "./collections.ts";
 
 /** The collation of the unique `users.email` index (migration 001): case-insensitive. */
 export const EMAIL_COLLATION = { locale: "en", strength: 2 } as const;
@@ -29,45 +29,41 @@ const lookupLinkedCustomers: Document = {
   },
 };
 
-const REGEX_SPECIALS = /[.*+?^${}()|[\]\\/]/g;
-
 /**
- * TEMPORARY: scripts/devdb ignores `collation` on find/aggregate, so an equality match would
- * miss legacy mixed-case emails there. An anchored, escaped, case-insensitive regex matches
- * the same documents on both servers, but MongoDB cannot serve it from the collated unique
- * index (it scans). Once the embedded server honours collation, match `{ email }` instead.
+ * Attaches each user's linked customers with one indexed query on `customers_v2.id`. The query
+ * runs even when no user has a link, so the number of round trips of a login does not reveal
+ * whether an account exists or is linked.
  */
-function emailFilter(email: string): Document {
-  return { email: { $regex: `^${email.replace(REGEX_SPECIALS, "\\$&")}$`, $options: "i" } };
+async function withLinkedCustomers(db: Db, users: UserDoc[]): Promise<UserWithLinkedCustomers[]> {
+  const ids = [...new Set(users.map((u) => u.customer_v2_id).filter((id): id is string => typeof id === "string" && id !== ""))];
+  const customers = await customersCollection(db).find({ id: { $in: ids } }).toArray();
+  return users.map((u) => ({ ...u, linked_customers: customers.filter((c) => c.id === u.customer_v2_id) }));
 }
 
 /**
- * Users whose email equals `email` ignoring case, each with its linked customer, in one
- * round trip. The collation is that of the unique `users.email` index.
+ * Users whose email equals `email` ignoring case, each with its linked customer. The query uses
+ * the collation of the unique `users.email` index so that index serves it. It is a find, not
+ * an aggregate with $lookup: an aggregate's collation would also apply to the lookup, which
+ * the simple-collation `customers_v2.id` index then could not serve.
  */
 export async function findUsersByEmail(db: Db, email: string): Promise<UserWithLinkedCustomers[]> {
-  return usersCollection(db)
-    .aggregate<UserWithLinkedCustomers>(
-      [{ $match: emailFilter(email) }, { $limit: MAX_LOGIN_CANDIDATES + 1 }, lookupLinkedCustomers],
-      { collation: EMAIL_COLLATION },
-    )
+  const users = await usersCollection(db)
+    .find({ email }, { collation: EMAIL_COLLATION, limit: MAX_LOGIN_CANDIDATES + 1 })
     .toArray();
+  return withLinkedCustomers(db, users);
 }
 
 /**
  * Users whose stored phone, in any legacy spelling, normalizes to `normalized` (already
- * normalized by the caller), each with its linked customer.
+ * normalized by the caller), each with its linked customer. Legacy phones are stored as typed,
+ * so this is a regex scan of `users.phone`; hits are confirmed with normalizePhone().
  */
 export async function findUsersByPhone(db: Db, normalized: string): Promise<UserWithLinkedCustomers[]> {
-  const docs = await usersCollection(db)
-    .aggregate<UserWithLinkedCustomers>([
-      { $match: { phone: { $regex: phoneRegex(normalized) } } },
-      // Regex hits are confirmed below; over-fetch a little so a stray false hit cannot hide a user.
-      { $limit: MAX_LOGIN_CANDIDATES * 2 + 1 },
-      lookupLinkedCustomers,
-    ])
+  const users = await usersCollection(db)
+    // Over-fetch a little so a stray false regex hit cannot hide a real user.
+    .find({ phone: { $regex: phoneRegex(normalized) } }, { limit: MAX_LOGIN_CANDIDATES * 2 + 1 })
     .toArray();
-  return docs.filter((doc) => normalizePhone(doc.phone) === normalized);
+  return withLinkedCustomers(db, users.filter((doc) => normalizePhone(doc.phone) === normalized));
 }
 
 /**
