@@ -8,7 +8,7 @@ import { normaliseIndexSpec } from "./indexes.ts";
 import { applyUpdate, compileFilter, isOperatorUpdate, type Match, matchDocs, project, shape, type UpdateSpec, upsertDocument, withId } from "./query.ts";
 import { type Collection, Store, type Write, idKey } from "./store.ts";
 import { LockedError, OpContext, Sessions, TRANSACTION_LIFETIME_MS, type Session, type Txn } from "./transactions.ts";
-import { type Doc, isPlainObject, keyOf, pathValues } from "./values.ts";
+import { type Doc, clone, isPlainObject, keyOf, pathValues, setPath } from "./values.ts";
 
 export const MAX_WIRE_VERSION = 21;
 export const SERVER_VERSION = "7.0.14";
@@ -200,22 +200,53 @@ function visibleDocs(x: Ctx, c: Collection | undefined, filter?: Doc): Doc[] {
   return matchDocs(x.op, c, filter, { collation: x.cmd.collation }).map((m) => m.doc);
 }
 
+/** `$lookup` with localField/foreignField only: answered with index lookups instead of a join scan. */
+function isEqualityLookup(spec: unknown): spec is Doc {
+  return isPlainObject(spec) && typeof spec.from === "string" && typeof spec.localField === "string" && typeof spec.foreignField === "string" && typeof spec.as === "string" && spec.pipeline === undefined && spec.let === undefined;
+}
+
+function equalityLookup(x: Ctx, docs: Doc[], spec: Doc): Doc[] {
+  const foreign = x.state.store.collection(x.db, spec.from as string);
+  const as = spec.as as string;
+  return docs.map((doc) => {
+    const locals = pathValues(doc, spec.localField as string).map((v) => (v === undefined ? null : v));
+    const joined = matchDocs(x.op, foreign, { [spec.foreignField as string]: { $in: locals } }, { collation: x.cmd.collation }).map((m) => clone(m.doc));
+    const out = as.includes(".") ? clone(doc) : { ...doc };
+    setPath(out, as, joined);
+    return out;
+  });
+}
+
 function runPipeline(x: Ctx, input: Doc[], pipeline: Doc[]): Doc[] {
   for (const stage of pipeline) {
     const name = Object.keys(stage)[0];
     if (name === "$out" || name === "$merge") throw new CommandError(2, `${name} is not supported by the embedded server`);
   }
-  try {
-    const agg = new Aggregator(pipeline, {
-      processingMode: ProcessingMode.CLONE_INPUT,
-      useStrictMode: true,
-      collectionResolver: (name: string) => visibleDocs(x, x.state.store.collection(x.db, name)),
-      ...(isPlainObject(x.cmd.let) ? { variables: x.cmd.let } : {}),
-    });
-    return agg.run(input) as Doc[];
-  } catch (e) {
-    throw new CommandError(2, (e as Error).message);
+  const runMingo = (stages: Doc[], docs: Doc[]): Doc[] => {
+    try {
+      const agg = new Aggregator(stages, {
+        processingMode: ProcessingMode.CLONE_INPUT,
+        useStrictMode: true,
+        collectionResolver: (name: string) => visibleDocs(x, x.state.store.collection(x.db, name)),
+        ...(isPlainObject(x.cmd.let) ? { variables: x.cmd.let } : {}),
+      });
+      return agg.run(docs) as Doc[];
+    } catch (e) {
+      throw new CommandError(2, (e as Error).message);
+    }
+  };
+  let docs = input;
+  let segment: Doc[] = [];
+  for (const stage of pipeline) {
+    if (!isEqualityLookup(stage.$lookup)) {
+      segment.push(stage);
+      continue;
+    }
+    if (segment.length > 0) docs = runMingo(segment, docs);
+    segment = [];
+    docs = equalityLookup(x, docs, stage.$lookup);
   }
+  return segment.length > 0 ? runMingo(segment, docs) : docs;
 }
 
 function helloReply(x: Ctx, legacyName: boolean): Doc {

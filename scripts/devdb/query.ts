@@ -32,23 +32,51 @@ function equalityValue(v: unknown): { ok: boolean; value?: unknown } {
   return { ok: true, value: v };
 }
 
+/** The values `{field: cond}` matches by plain equality (`v`, `{$eq: v}` or `{$in: [...]}`). */
+function equalityValues(cond: unknown): unknown[] | undefined {
+  const eq = equalityValue(cond);
+  if (eq.ok) return [eq.value];
+  if (isPlainObject(cond) && Object.keys(cond).length === 1 && Array.isArray(cond.$in)) {
+    const values = cond.$in.map(equalityValue);
+    // Sorted, so results come back in index order as MongoDB's index scan returns them.
+    if (values.every((v) => v.ok)) return values.map((v) => v.value).sort(compareScalars);
+  }
+  return undefined;
+}
+
+const typeRank = (v: unknown): number => {
+  if (typeof v === "number" || typeof v === "bigint") return 1;
+  if (typeof v === "string") return 2;
+  if (isPlainObject(v)) return 3;
+  if ((v as { _bsontype?: string })._bsontype === "ObjectId") return 7;
+  if (typeof v === "boolean") return 8;
+  if (v instanceof Date) return 9;
+  return 10;
+};
+
+function compareScalars(a: unknown, b: unknown): number {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  const x = ra === 7 ? keyOf(a) : a instanceof Date ? a.getTime() : a;
+  const y = rb === 7 ? keyOf(b) : b instanceof Date ? b.getTime() : b;
+  return (x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0;
+}
+
 /** Ids of committed documents that can match `filter`, when an index narrows them; else undefined. */
 function indexedCandidates(c: Collection, filter: Doc, strength: number | null): Iterable<string> | undefined {
-  const id = filter._id;
-  if (id !== undefined && (strength === null || !containsString(id))) {
-    const eq = equalityValue(id);
-    if (eq.ok) return [keyOf(eq.value)];
-    if (isPlainObject(id) && Object.keys(id).length === 1 && Array.isArray(id.$in)) {
-      const values = id.$in as unknown[];
-      if (values.every((v) => equalityValue(v).ok)) return values.map((v) => keyOf(v));
-    }
+  if (filter._id !== undefined && (strength === null || !containsString(filter._id))) {
+    const values = equalityValues(filter._id);
+    if (values !== undefined) return values.map((v) => keyOf(v));
   }
-  for (const [field, v] of Object.entries(filter)) {
+  for (const [field, cond] of Object.entries(filter)) {
     if (field.startsWith("$")) continue;
-    const eq = equalityValue(v);
-    if (!eq.ok) continue;
+    const values = equalityValues(cond);
+    if (values === undefined) continue;
     for (const index of c.indexes.values()) {
-      if (index.servesEquality(field, strength)) return index.lookup(collatedKey(eq.value, strength));
+      if (!index.servesEquality(field, strength)) continue;
+      if (values.length === 1) return index.lookup(collatedKey(values[0], strength));
+      return values.flatMap((v) => [...index.lookup(collatedKey(v, strength))]);
     }
   }
   return undefined;

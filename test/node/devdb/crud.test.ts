@@ -24,7 +24,7 @@ describe("insert and find", () => {
     await c.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, g: i % 3, s: `k${String(i).padStart(2, "0")}`, arr: [i, i + 1] })));
     const ids = (docs: { _id: unknown }[]) => docs.map((d) => d._id);
     expect(ids(await c.find({ g: 1 }).sort({ _id: -1 }).toArray())).toEqual([19, 16, 13, 10, 7, 4, 1]);
-    expect(ids(await c.find({ _id: { $in: [3, 5, 99] } }).toArray())).toEqual([3, 5]);
+    expect(ids(await c.find({ _id: { $in: [5, 99, 3] } }).toArray())).toEqual([3, 5]);
     expect(ids(await c.find({ $or: [{ _id: { $lt: 2 } }, { _id: { $gte: 18 } }] }).toArray())).toEqual([0, 1, 18, 19]);
     expect(ids(await c.find({ s: { $regex: "^k1[5-9]" } }).toArray())).toEqual([15, 16, 17, 18, 19]);
     expect(ids(await c.find({ arr: { $all: [4, 5] } }).toArray())).toEqual([4]);
@@ -196,6 +196,32 @@ describe("aggregation", () => {
     expect(piped).toEqual([{ name: "ann", openTotal: 5 }]);
     const faceted = await orders.aggregate([{ $facet: { paid: [{ $match: { status: "paid" } }, { $count: "n" }], all: [{ $count: "n" }] } }]).toArray();
     expect(faceted).toEqual([{ paid: [{ n: 2 }], all: [{ n: 3 }] }]);
+  });
+
+  it("joins with $lookup on array and missing local fields like MongoDB", async () => {
+    const db = h.client.db("crud");
+    const left = db.collection<AnyDoc>(uniqueName("left"));
+    const right = db.collection<AnyDoc>(uniqueName("right"));
+    await right.createIndex({ id: 1 });
+    await right.insertMany([
+      { _id: 1, id: "a" },
+      { _id: 2, id: "b" },
+      { _id: 3, id: null },
+      { _id: 4 },
+    ]);
+    await left.insertMany([
+      { _id: "many", refs: ["b", "a", "zz"] },
+      { _id: "one", refs: "a" },
+      { _id: "none" },
+    ]);
+    const out = await left
+      .aggregate([{ $sort: { _id: 1 } }, { $lookup: { from: right.collectionName, localField: "refs", foreignField: "id", as: "r" } }, { $project: { ids: "$r._id" } }])
+      .toArray();
+    expect(out).toEqual([
+      { _id: "many", ids: [1, 2] },
+      { _id: "none", ids: [3, 4] },
+      { _id: "one", ids: [1] },
+    ]);
   });
 
   it("batches aggregate results through getMore", async () => {
