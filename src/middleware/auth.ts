@@ -5,7 +5,7 @@ import { findUserWithLinkedCustomer, type PublicUser, type UserWithLinkedCustome
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { verifiedLinkedCustomer } from "../services/auth/customer-link.ts";
-import { invalidToken, verifyAccessToken } from "../services/auth/tokens.ts";
+import { invalidToken, verifyAccessToken, type AccessClaims } from "../services/auth/tokens.ts";
 
 let misconfigurationLogged = false;
 
@@ -52,7 +52,7 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   assertAuthConfigured(c);
   const match = BEARER.exec(c.req.header("authorization") ?? "");
   if (!match) throw rejectWith(c, new ApiError(401, "unauthorized", "A bearer access token is required."));
-  let claims;
+  let claims: AccessClaims;
   try {
     claims = await verifyAccessToken(match[1]!, c.var.config);
   } catch (err) {
