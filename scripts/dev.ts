@@ -290,6 +290,8 @@ async function main(): Promise<number> {
     if (process.env.DB_NAME) settings.DB_NAME = process.env.DB_NAME;
     const vars = writeDevVars(devVarsPath, settings);
     say(`${shown(devVarsPath)}: ${vars.created ? "created with a new JWT_SECRET" : vars.newSecret ? "added a new JWT_SECRET" : "kept its JWT_SECRET"}`);
+    const problem = scriptConfig(options.stateDir, {}).jwtSecretProblem;
+    if (problem) say(`  warning: ${problem}; auth routes will answer 500 until you fix it (delete the line to get a new one)`);
 
     if (external && !isLoopbackUri(uri)) {
       say("Dev admin: not created on a remote database; use npm run user:create");

@@ -17,7 +17,7 @@ export function readDevVars(path: string): Record<string, string> {
  * Settings for Node-side tools, read like the Worker reads its bindings: the environment
  * first, then the project's `.dev.vars` (where `npm run dev` records the database it runs).
  */
-export function scriptConfig(root: string = PROJECT_ROOT, env: NodeJS.ProcessEnv = process.env): AppConfig {
+export function scriptConfig(root: string = PROJECT_ROOT, env: Record<string, string | undefined> = process.env): AppConfig {
   const fromFile = readDevVars(join(root, DEV_VARS_FILE));
   const merged: Record<string, string | undefined> = { ...fromFile };
   for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") merged[key] = value;
