@@ -119,6 +119,35 @@ describe("persistence", () => {
     await expectSample(after.client);
   });
 
+  it("npm run db: prints the URI, stops cleanly on SIGTERM and keeps the data", async () => {
+    const dir = tempDir();
+    const cli = path.resolve(import.meta.dirname, "../../../scripts/devdb/cli.ts");
+    const run = async (work: (uri: string) => Promise<void>): Promise<number | null> => {
+      const child = spawn(process.execPath, [cli, "--port", "0", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
+      cleanups.push(() => {
+        child.kill("SIGKILL");
+      });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      const line = await new Promise<string>((resolve) => child.stdout.once("data", (b: Buffer) => resolve(b.toString())));
+      expect(line).toMatch(/^mongodb:\/\/127\.0\.0\.1:\d+\/\?directConnection=true\n$/);
+      expect(line).not.toContain(":0/");
+      await work(line.trim());
+      child.kill("SIGTERM");
+      return exited;
+    };
+    const code = await run(async (uri) => {
+      const client = await new MongoClient(uri).connect();
+      await client.db("cli").collection("c").insertOne({ _id: "kept" } as never);
+      await client.close();
+    });
+    expect(code).toBe(0);
+    await run(async (uri) => {
+      const client = await new MongoClient(uri).connect();
+      expect(await client.db("cli").collection("c").find().toArray()).toEqual([{ _id: "kept" }]);
+      await client.close();
+    });
+  });
+
   it("writes nothing to disk in memory mode", async () => {
     const cwd = fs.readdirSync(process.cwd()).sort();
     const server = await startServer();
