@@ -52,6 +52,7 @@ function buildCustomer(input: CustomerInput, caller: Caller, id: string, now: Da
   if (caller.role === "marketing_staff") {
     doc.marketing_boy_id = caller.id;
     if (caller.name) doc.marketing_boy = caller.name;
+    else delete doc.marketing_boy;
   }
   doc.user_id = userId ?? null;
   return doc;
