@@ -130,16 +130,17 @@ export async function up(ctx: MigrationContext) {
   // so a resumed run reports what one clean run would have.
   const reportedLinks: ReportedLink[] = [];
   const skipped: Skipped[] = [];
-  const toWrite = new Map<string, { record: BackfillRecord; isNew: boolean; setCustomer: boolean; setUser: boolean }>();
+  const toWrite = new Map<string, { record: BackfillRecord; isNew: boolean; replaces: boolean; setCustomer: boolean; setUser: boolean }>();
   const now = new Date();
   for (const link of plan.links) {
     const prior = earlier.get(link.customer_id);
     if (prior !== undefined && prior.user_id === link.user_id) {
       reportedLinks.push({ customer_id: link.customer_id, user_id: link.user_id, reason: prior.reason });
-      toWrite.set(link.customer_id, { record: prior, isNew: false, setCustomer: link.set_customer, setUser: link.set_user });
+      toWrite.set(link.customer_id, { record: prior, isNew: false, replaces: false, setCustomer: link.set_customer, setUser: link.set_user });
     } else {
+      // A record naming another user never took effect (the customer would not be free now).
       reportedLinks.push({ customer_id: link.customer_id, user_id: link.user_id, reason: link.reason });
-      toWrite.set(link.customer_id, { record: newRecord(ctx.migrationId, link, now), isNew: true, setCustomer: link.set_customer, setUser: link.set_user });
+      toWrite.set(link.customer_id, { record: newRecord(ctx.migrationId, link, now), isNew: true, replaces: prior !== undefined, setCustomer: link.set_customer, setUser: link.set_user });
     }
   }
   let staleRecords = 0;
@@ -161,9 +162,12 @@ export async function up(ctx: MigrationContext) {
   for (let start = 0; start < customerFacts.length; start += PAGE_SIZE) {
     const page = customerFacts.slice(start, start + PAGE_SIZE).flatMap((c) => toWrite.get(c.id) ?? []);
     if (!ctx.dryRun && page.length > 0) {
-      const recordOps = page.filter((w) => w.isNew).map((w) => ({ replaceOne: { filter: { _id: w.record._id }, replacement: w.record, upsert: true } }));
+      // Records of this page that no earlier run left (those were read above), so plain inserts.
+      const newRecords = page.filter((w) => w.isNew).map((w) => w.record);
+      const replaced = page.filter((w) => w.replaces).map((w) => w.record._id);
       await ctx.checkpoint("records");
-      if (recordOps.length > 0) written.records += (await records(db).bulkWrite(recordOps, { ordered: false })).upsertedCount;
+      if (replaced.length > 0) await records(db).deleteMany({ _id: { $in: replaced } });
+      if (newRecords.length > 0) written.records += (await records(db).insertMany(newRecords, { ordered: false })).insertedCount;
       const customerOps = page.filter((w) => w.setCustomer).map((w) => customerWrite(w.record));
       const userOps = page.filter((w) => w.setUser).map((w) => userWrite(w.record));
       await ctx.checkpoint("customers");

@@ -19,7 +19,7 @@ options:
   --json                 print one JSON report on stdout (logs stay on stderr)
   --yes, -y              do not ask before down on a terminal
   --unset-all-links      down of 002: unset EVERY link field, not only those 002 wrote (destroys links)
-  --verbose              stack traces for unexpected errors
+  --verbose              include stack traces of failures
 
 environment: MONGODB_URI (default ${DEFAULT_MONGODB_URI}), DB_NAME (default ${DEFAULT_DB_NAME}),
   MONGODB_SERVER_SELECTION_TIMEOUT_MS (default 5000), MIGRATIONS_LOCK_LEASE_MS (default 60000),
@@ -105,6 +105,7 @@ async function main(): Promise<number> {
     ...(process.env.MIGRATIONS_DIR && { migrationsDir: process.env.MIGRATIONS_DIR }),
     ...(command === "down" && interactive && !values.yes && { confirm: confirmOnTerminal }),
     signal: abort.signal,
+    verbose: values.verbose === true,
   });
 
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -27,6 +27,8 @@ export interface RunOptions {
   confirm?: (question: string) => Promise<boolean>;
   /** Aborting stops the run at the next checkpoint (between write batches). */
   signal?: AbortSignal;
+  /** Put the stack trace of a failure in the report. */
+  verbose?: boolean;
 }
 
 export type Outcome = "ok" | "refused" | "failed";
@@ -86,13 +88,18 @@ class Aborted extends Error {}
 /** A failure whose message is written for people (no stack trace needed). */
 class FailedError extends Error {}
 
+function stackOf(err: unknown): string | undefined {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error ? cause.stack : undefined;
+}
+
 const UNREACHABLE = new Set(["MongoServerSelectionError", "MongoNetworkError", "MongoNetworkTimeoutError", "MongoTopologyClosedError"]);
 
 function openClient(uri: string, timeoutMs: number): MongoClient {
   try {
     return new MongoClient(uri, { monitorCommands: true, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, appName: "earlybird-migrate" });
   } catch (err) {
-    throw new FailedError(`MONGODB_URI is not a valid MongoDB connection string (${redactUri(uri)}): ${err instanceof Error ? err.message : String(err)}`);
+    throw new FailedError(`MONGODB_URI is not a valid MongoDB connection string (${redactUri(uri)}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
@@ -177,7 +184,7 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       await client.db(options.dbName).command({ ping: 1 });
     } catch (err) {
       if (err instanceof Error && UNREACHABLE.has(err.name)) {
-        throw new FailedError(`cannot reach MongoDB at ${redactUri(options.uri)} (gave up after ${timeoutMs} ms): ${err.message}`);
+        throw new FailedError(`cannot reach MongoDB at ${redactUri(options.uri)} (gave up after ${timeoutMs} ms): ${err.message}`, { cause: err });
       }
       throw err;
     }
@@ -318,8 +325,8 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       message: report.message,
     };
     if (refused && err.details !== undefined) report.error.details = err.details;
-    const expected = refused || err instanceof UsageError || err instanceof FailedError || err instanceof Aborted;
-    if (!expected && err instanceof Error && err.stack) report.error.stack = err.stack;
+    const stack = options.verbose ? stackOf(err) : undefined;
+    if (stack !== undefined) report.error.stack = stack;
     return finish();
   } finally {
     try {

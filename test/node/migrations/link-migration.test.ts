@@ -1,0 +1,215 @@
+// Migrations 001–003 on the legacy fixture through the real driver and the embedded server:
+// the back-fill's outcome and database state, idempotence, exact rollback, 003's refusal and
+// 001's unique-violation report.
+import { EJSON } from "bson";
+import type { Document } from "mongodb";
+import { describe, expect, it } from "vitest";
+import * as linkMigration from "../../../migrations/002_link_users_customers.ts";
+import { runMigrations } from "../../../scripts/migrate/runner.ts";
+import { loadLegacyFixture, readLegacyCollection, readLegacyJson } from "../../support/legacy-fixture.ts";
+import { contextFor, documents, freshDbName, indexNames, migrate, useServer, wholeDatabase, type Expected } from "./helpers.ts";
+
+const h = useServer();
+const expected = readLegacyJson<Expected>("expected.json");
+const LINK_MIGRATION = "002_link_users_customers";
+
+async function fixtureDb(prefix: string) {
+  const dbName = freshDbName(prefix);
+  const db = h.client.db(dbName);
+  await loadLegacyFixture(db);
+  return { db, dbName, target: { uri: h.uri, dbName } };
+}
+
+function summaryOf(report: Awaited<ReturnType<typeof runMigrations>>, id = LINK_MIGRATION) {
+  const summary = report.migrations.find((m) => m.id === id)?.summary;
+  if (!summary) throw new Error(`no summary for ${id}: ${report.message}`);
+  return summary as Record<string, any>;
+}
+
+/** The fixture's users and customers with exactly `links` added on both sides, as canonical EJSON. */
+function fixtureWithLinks(links: readonly { customer_id: string; user_id: string }[]): Record<string, string[]> {
+  const users = readLegacyCollection("users");
+  const customers = readLegacyCollection("customers_v2");
+  for (const link of links) {
+    customers.find((c) => c.id === link.customer_id)!.user_id = link.user_id;
+    users.find((u) => u.id === link.user_id)!.customer_v2_id = link.customer_id;
+  }
+  const canon = (docs: Document[]) =>
+    docs.sort((a, b) => String(a._id).localeCompare(String(b._id))).map((d) => EJSON.stringify(d, { relaxed: false }));
+  return { users: canon(users), customers_v2: canon(customers) };
+}
+
+describe("002 on the legacy fixture", () => {
+  it("ends exactly as expected.json: the links with their reasons, the skipped with theirs, the counts, and nothing else changed", async () => {
+    const { db, target } = await fixtureDb("expected");
+    const summary = summaryOf(await migrate(target, "up", "002"));
+    expect({ links: summary.links, skipped: summary.skipped, counts: summary.counts }).toEqual(expected);
+    expect(await documents(db)).toEqual(fixtureWithLinks(expected.links));
+
+    const linked = expected.counts.already_linked! + expected.links.length;
+    expect(summary.stats).toMatchObject({
+      customers: 60,
+      customers_linked: linked,
+      customers_unlinked: 60 - linked,
+      customers_unlinked_by_reason: { ambiguous_phone: 4, conflict: 6, dangling: 3, no_match: 12 },
+      customer_role_users: 55,
+    });
+    expect(summary.written).toEqual({ records: 28, customers: 25, users: 24 });
+    expect(summary.indexes.created).toEqual(["users.customer_v2_id_1", "users.customer_v2_id_1_role_1", "customers_v2.user_id_1", "customers_v2.user_id_1_status_1"]);
+    expect(summary.round_trips.total).toBeGreaterThan(0);
+    expect(summary.round_trips.total).toBeLessThan(30);
+    // Every written link is recorded for DOWN, with the sides it set.
+    const records = await db.collection("link_backfill").find({}, { sort: { customer_id: 1 } }).toArray();
+    expect(records.map((r) => ({ customer_id: r.customer_id, user_id: r.user_id, reason: r.reason }))).toEqual(expected.links);
+  });
+
+  it("is idempotent: run again over its own result it writes nothing and reports the same outcome", async () => {
+    const { db, target } = await fixtureDb("idempotent");
+    const first = summaryOf(await migrate(target, "up", "002"));
+    const after = await documents(db);
+    expect((await migrate(target, "up", "002")).message).toMatch(/nothing to apply/);
+
+    // Re-run the migration body itself (as after a lost changelog entry).
+    await db.collection("migrations_changelog").deleteOne({ _id: LINK_MIGRATION as never });
+    const second = summaryOf(await migrate(target, "up", "002"));
+    expect(second.written).toEqual({ records: 0, customers: 0, users: 0 });
+    expect({ links: second.links, skipped: second.skipped, counts: second.counts }).toEqual({ links: first.links, skipped: first.skipped, counts: first.counts });
+    expect(await documents(db)).toEqual(after);
+  });
+
+  it("up → down restores the loaded fixture document for document; up → down → up gives the same links as up", async () => {
+    const { db, target } = await fixtureDb("roundtrip");
+    const loaded = await documents(db);
+    const indexesBefore = [await indexNames(db, "users"), await indexNames(db, "customers_v2")];
+    await migrate(target, "up", "002");
+    const afterUp = await documents(db);
+
+    const down = summaryOf(await migrate(target, "down", "002"));
+    expect(down.removed).toEqual({ customers: 25, users: 24 });
+    expect(down.changed_since).toEqual({ customers: 0, users: 0 });
+    expect(await documents(db)).toEqual(loaded);
+    expect(await indexNames(db, "link_backfill")).toEqual([]);
+    await migrate(target, "down", "001");
+    expect([await indexNames(db, "users"), await indexNames(db, "customers_v2")]).toEqual(indexesBefore);
+
+    const again = summaryOf(await migrate(target, "up", "002"));
+    expect(await documents(db)).toEqual(afterUp);
+    expect(again.links).toEqual(expected.links);
+  });
+
+  it("down leaves links that existed before and links the API made since; --unset-all-links removes every one", async () => {
+    const { db, target } = await fixtureDb("apilinks");
+    await migrate(target, "up", "002");
+    // The API links a no_match customer to an unlinked customer-role user no customer names.
+    const customerId = expected.skipped.find((s) => s.reason === "no_match")!.customer_id;
+    const named = new Set((await db.collection("customers_v2").distinct("user_id")).map(String));
+    const free = await db.collection("users").find({ role: "customer", customer_v2_id: null }).toArray();
+    const apiUserId = String(free.find((u) => !named.has(String(u.id)))!.id);
+    await db.collection("customers_v2").updateOne({ id: customerId }, { $set: { user_id: apiUserId } });
+    await db.collection("users").updateOne({ id: apiUserId }, { $set: { customer_v2_id: customerId } });
+
+    await migrate(target, "down", "002");
+    expect(await documents(db)).toEqual(fixtureWithLinks([{ customer_id: customerId, user_id: apiUserId }]));
+
+    await migrate(target, "up", "002");
+    const withLinks = await db.collection("customers_v2").countDocuments({ user_id: { $exists: true } });
+    const usersWithLinks = await db.collection("users").countDocuments({ customer_v2_id: { $exists: true } });
+    const report = await runMigrations({ ...target, command: "down", unsetAllLinks: true, log: null });
+    expect(report.exit_code).toBe(0);
+    expect(summaryOf(report).unset).toEqual({ customers: withLinks, users: usersWithLinks });
+    expect(await db.collection("customers_v2").countDocuments({ user_id: { $exists: true } })).toBe(0);
+    expect(await db.collection("users").countDocuments({ customer_v2_id: { $exists: true } })).toBe(0);
+  });
+
+  it("never overwrites a link written concurrently, and leaves nothing half-written", async () => {
+    const { db, dbName, target } = await fixtureDb("race");
+    await migrate(target, "up", "001");
+    const phoneLink = expected.links.find((l) => l.reason === "phone")!;
+    const intruder = expected.skipped.find((s) => s.reason === "no_match")!.customer_id;
+    // Between the back-fill's read and its user-side write, the API links the planned user elsewhere.
+    const ctx = contextFor(h.client, dbName, LINK_MIGRATION, {
+      checkpoint: async (name) => {
+        if (name !== "users") return;
+        await db.collection("users").updateOne({ id: phoneLink.user_id }, { $set: { customer_v2_id: intruder } });
+        await db.collection("customers_v2").updateOne({ id: intruder }, { $set: { user_id: phoneLink.user_id } });
+      },
+    });
+    const summary = (await linkMigration.up(ctx)) as Record<string, any>;
+    expect(summary.skipped).toContainEqual({ customer_id: phoneLink.customer_id, reason: "concurrent_change" });
+    expect(summary.links).not.toContainEqual(phoneLink);
+    expect(summary.counts.phone).toBe(expected.counts.phone! - 1);
+    const customer = await db.collection("customers_v2").findOne({ id: phoneLink.customer_id });
+    expect(customer!.user_id ?? null).toBeNull();
+    expect((await db.collection("users").findOne({ id: phoneLink.user_id }))!.customer_v2_id).toBe(intruder);
+    expect(await db.collection("link_backfill").countDocuments({ customer_id: phoneLink.customer_id })).toBe(0);
+  });
+});
+
+describe("003 on the legacy fixture", () => {
+  it("refuses with the conflicting documents and changes nothing; after a person resolves them it succeeds", async () => {
+    const { db, target } = await fixtureDb("unique");
+    await migrate(target, "up", "002");
+    const before = await wholeDatabase(db);
+    const refused = await runMigrations({ ...target, command: "up", log: null });
+    expect(refused.exit_code).toBe(2);
+    expect(refused.outcome).toBe("refused");
+    const details = refused.error!.details as { conflicts: { field: string; value: string; points_back_to: string | null; documents: { id: string }[] }[]; how_to_resolve: string };
+    // Duplicates are the conflict entries that share one user (crossed links are not duplicates).
+    const byUser = new Map<string, string[]>();
+    for (const s of expected.skipped.filter((e) => e.reason === "conflict")) byUser.set(s.user_ids![0]!, [...(byUser.get(s.user_ids![0]!) ?? []), s.customer_id]);
+    const shared = [...byUser].filter(([, customerIds]) => customerIds.length > 1);
+    expect(shared.length).toBe(2);
+    expect(details.conflicts.map((c) => [c.field, c.value, c.documents.map((d) => d.id).sort()]).sort()).toEqual(
+      shared.map(([userId, customerIds]) => ["customers_v2.user_id", userId, customerIds.sort()]).sort(),
+    );
+    expect(details.how_to_resolve).toMatch(/\$unset/);
+    expect(refused.message).toContain("README");
+    expect(await wholeDatabase(db)).toEqual(before);
+
+    // Resolve as the runbook says: keep the customer the user points back to, unset the others.
+    for (const c of details.conflicts) {
+      const keep = c.points_back_to ?? c.documents[0]!.id;
+      for (const d of c.documents.filter((d) => d.id !== keep)) await db.collection("customers_v2").updateOne({ id: d.id }, { $unset: { user_id: "" } });
+    }
+    const ok = await runMigrations({ ...target, command: "up", log: null });
+    expect(ok.exit_code).toBe(0);
+    expect(await indexNames(db, "customers_v2")).toContain("user_id_unique");
+    expect(await indexNames(db, "customers_v2")).not.toContain("user_id_1");
+    expect(await indexNames(db, "users")).toContain("customer_v2_id_unique");
+    // The database itself now forbids a second customer pointing at a linked user.
+    const linkedUser = expected.links[0]!.user_id;
+    await expect(db.collection("customers_v2").insertOne({ id: "dup-customer", name: "dup", status: "trial", user_id: linkedUser })).rejects.toMatchObject({ code: 11000 });
+    await db.collection("customers_v2").insertMany([{ id: "unlinked-a", status: "trial" }, { id: "unlinked-b", status: "trial", user_id: null }]);
+
+    await migrate(target, "down", "003");
+    expect(await indexNames(db, "customers_v2")).toContain("user_id_1");
+    expect(await indexNames(db, "customers_v2")).not.toContain("user_id_unique");
+    expect(await indexNames(db, "users")).toContain("customer_v2_id_1");
+  });
+});
+
+describe("001 against data that violates a unique index", () => {
+  it("refuses with the offending values, creates no index and deletes nothing", async () => {
+    const { db, target } = await fixtureDb("violations");
+    const someone = await db.collection("users").findOne({ email: /^[a-z]/ });
+    await db.collection("users").insertOne({ id: "dup-email-user", email: String(someone!.email).toUpperCase(), role: "customer", name: "Twin" });
+    const product = await db.collection("products").findOne({});
+    await db.collection("products").insertOne({ id: product!.id, name: "same id", unit: "l", default_price: 1 });
+    const before = await wholeDatabase(db);
+
+    const report = await runMigrations({ ...target, command: "up", log: null });
+    expect(report.exit_code).toBe(2);
+    const duplicates = (report.error!.details as { duplicates: { index: string; value: Record<string, unknown>; count: number }[] }).duplicates;
+    expect(duplicates.map((d) => [d.index, d.count])).toEqual([
+      ["users.email_unique_ci", 2],
+      ["products.id_unique", 2],
+    ]);
+    expect(duplicates[0]!.value).toEqual({ email: someone!.email });
+    expect(duplicates[1]!.value).toEqual({ id: product!.id });
+    expect(report.message).toContain(String(someone!.email));
+    // Taking the lock created the (now empty) lock collection; everything else is untouched.
+    const { migrations_lock: lock, ...after } = await wholeDatabase(db);
+    expect(lock!.docs).toEqual([]);
+    expect(after).toEqual(before);
+  });
+});

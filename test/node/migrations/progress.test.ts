@@ -1,0 +1,47 @@
+// The progress reporter: a redrawn bar with counts, rate and ETA on a terminal; a log line per
+// tenth elsewhere.
+import { describe, expect, it } from "vitest";
+import { createProgress } from "../../../scripts/migrate/progress.ts";
+
+function fakeStream() {
+  const chunks: string[] = [];
+  return { chunks, stream: { write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream };
+}
+
+function logger() {
+  const lines: string[] = [];
+  return { lines, log: { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) } };
+}
+
+describe("progress", () => {
+  it("bar mode redraws one line in place with counts, percentage and rate, and ends it", () => {
+    const { chunks, stream } = fakeStream();
+    const { lines, log } = logger();
+    const p = createProgress("bar", log, stream, "back-fill", 20_000);
+    p.tick(5_000);
+    p.done();
+    expect(lines).toEqual([]);
+    expect(chunks[0]).toMatch(/^\r\x1b\[2Kback-fill \[#{7}-{21}\] 5,000\/20,000 25% [\d,]+\/s eta \d+s$/);
+    expect(chunks.at(-1)).toMatch(/back-fill \[#{7}-{21}\] 5,000\/20,000 25% [\d,]+\/s\n$/);
+  });
+
+  it("lines mode logs at each tenth and once at the end; off mode prints nothing", () => {
+    const { chunks, stream } = fakeStream();
+    const { lines, log } = logger();
+    const p = createProgress("lines", log, stream, "scan", 1000);
+    for (let i = 0; i < 10; i++) p.tick(100);
+    p.done();
+    p.done();
+    expect(lines.map((l) => l.replace(/ [\d,]+\/s$/, "").replace(/ done in .*/, " done"))).toEqual([
+      ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => `scan: ${(d * 100).toLocaleString("en-US")}/1,000 (${d * 10}%)`),
+      "scan: 1,000/1,000 done",
+    ]);
+    expect(chunks).toEqual([]);
+
+    const off = logger();
+    const q = createProgress("off", off.log, stream, "x", 10);
+    q.tick(10);
+    q.done();
+    expect(off.lines).toEqual([]);
+  });
+});
