@@ -573,15 +573,29 @@ export async function runCommand(state: ServerState, db: string, cmd: Doc, conn:
       if (txnNumber < session.txnNumber) {
         throw new CommandError(225, `Retryable write with txnNumber ${txnNumber} is prohibited on session because a newer retryable write with txnNumber ${session.txnNumber} has already started on this session.`);
       }
+      // A retry may arrive while the first attempt still waits on a lock: share its outcome.
       if (txnNumber === session.txnNumber && session.retryReply !== null) return session.retryReply;
       if (session.txn?.state === "active") state.sessions.abort(session.txn);
       session.txnNumber = txnNumber;
-      session.retryReply = null;
       retryable = true;
     }
   } catch (e) {
     return errorReply(toCommandError(e));
   }
+  if (retryable && session !== null) {
+    const s = session;
+    const attempt = execute(state, handler, db, cmd, conn, session, null);
+    s.retryReply = attempt;
+    const reply = await attempt;
+    // Only successful writes are remembered; a failed one runs again when retried.
+    if (s.retryReply === attempt && reply.ok !== 1) s.retryReply = null;
+    return reply;
+  }
+  return execute(state, handler, db, cmd, conn, session, txn);
+}
+
+async function execute(state: ServerState, handler: Handler, db: string, cmd: Doc, conn: Connection, session: Session | null, txn: Txn | null): Promise<Doc> {
+  const name = commandName(cmd);
   const x: Ctx = { state, db, cmd, op: new OpContext(state.store, state.sessions, txn), conn, session };
   let reply: Doc;
   try {
@@ -592,16 +606,7 @@ export async function runCommand(state: ServerState, db: string, cmd: Doc, conn:
     if (txn !== null && !txnOnlyCommands.has(name)) state.sessions.abort(txn);
     reply = errorReply(ce);
   }
-  if (writeCommands.has(name) || name in ddlCommands) state.flush();
-  if (retryable && session !== null) session.retryReply = reply;
+  // Acknowledged means durable: whatever the command wrote reaches the journal before the reply.
+  state.flush();
   return reply;
 }
-
-const ddlCommands: Record<string, true> = {
-  create: true,
-  drop: true,
-  dropDatabase: true,
-  createIndexes: true,
-  dropIndexes: true,
-  commitTransaction: true,
-};

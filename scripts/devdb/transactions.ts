@@ -12,8 +12,8 @@ export interface Session {
   /** Highest txnNumber seen (transactions and retryable writes share the counter). */
   txnNumber: number;
   txn: Txn | null;
-  /** Reply of the retryable write with number `txnNumber`, returned again on retry. */
-  retryReply: Doc | null;
+  /** Outcome of the retryable write numbered `txnNumber`, returned again on retry. */
+  retryReply: Promise<Doc> | null;
 }
 
 export class Txn {
