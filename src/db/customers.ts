@@ -11,6 +11,7 @@ import {
   type SubscriptionDoc,
   type UserDoc,
 } from "./collections.ts";
+import { EMAIL_COLLATION } from "./users.ts";
 
 /** Internal fields never returned by the API. */
 const CUSTOMER_PROJECTION = { _id: 0, phone_normalized: 0 } as const;
@@ -32,21 +33,13 @@ export async function findCustomerIdsByPhone(db: Db, normalized: string): Promis
     .map((doc) => doc.id);
 }
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 /**
- * Emails compare case-insensitively; legacy documents may hold mixed case. An anchored
- * case-insensitive regex rather than a collation query, so that the embedded dev server
- * (which applies collations to unique indexes only) answers like MongoDB; the unique
- * collation index on `users.email` still settles races (E11000 → email_taken).
+ * Emails compare case-insensitively (legacy documents may hold mixed case): equality under
+ * the collation of the unique `users.email` index, which serves the lookup and also settles
+ * races (E11000 → email_taken).
  */
 export async function emailExists(db: Db, email: string): Promise<boolean> {
-  const found = await usersCollection(db).findOne(
-    { email: { $regex: `^${escapeRegex(email)}$`, $options: "i" } },
-    { projection: { _id: 0, id: 1 } },
-  );
+  const found = await usersCollection(db).findOne({ email }, { projection: { _id: 0, id: 1 }, collation: EMAIL_COLLATION });
   return found !== null;
 }
 
