@@ -74,14 +74,20 @@ export class OpContext {
   }
 
   /** Ids of all documents possibly visible; `subset` narrows the committed ones (index lookup). */
-  ids(c: Collection, subset?: Iterable<string>): Iterable<string> {
-    const base = subset ?? c.docs.keys();
-    if (this.txn === null) return base;
-    const all = new Set(base);
-    for (const id of c.history.keys()) all.add(id);
-    const staged = this.txn.staged(c);
-    if (staged !== undefined) for (const id of staged.keys()) all.add(id);
-    return all;
+  *ids(c: Collection, subset?: Iterable<string>): Iterable<string> {
+    if (this.txn === null) {
+      yield* subset ?? c.docs.keys();
+      return;
+    }
+    // Documents deleted since the snapshot live only in history, inserts of this txn only in staged.
+    const staged = this.txn.staged(c)?.keys() ?? [];
+    if (subset !== undefined) {
+      yield* new Set([...subset, ...c.history.keys(), ...staged]);
+      return;
+    }
+    yield* c.docs.keys();
+    for (const id of c.history.keys()) if (!c.docs.has(id)) yield id;
+    for (const id of staged) if (!c.docs.has(id) && !c.history.has(id)) yield id;
   }
 
   *scan(c: Collection, subset?: Iterable<string>): Iterable<[string, Doc]> {
@@ -178,7 +184,8 @@ export class Sessions {
       keyMaps = new Map();
       txn.stagedKeys.set(w.coll, keyMaps);
     }
-    const previous = staged.has(w.id) ? staged.get(w.id) : w.coll.docs.get(w.id);
+    // Keys of this txn's earlier version of the document are released below.
+    const previous = staged.get(w.id);
     for (const index of w.coll.indexes.values()) {
       if (!index.unique) continue;
       let keyMap = keyMaps.get(index.name);
@@ -196,9 +203,7 @@ export class Sessions {
           throw index.duplicateKeyError(w.coll.ns, w.doc as Doc, k);
         }
       }
-      if (staged.has(w.id) && previous !== undefined) {
-        for (const k of index.keys(previous)) keyMap.get(k)?.delete(w.id);
-      }
+      if (previous !== undefined) for (const k of index.keys(previous)) keyMap.get(k)?.delete(w.id);
       for (const k of newKeys) {
         let owners = keyMap.get(k);
         if (owners === undefined) {
