@@ -139,11 +139,18 @@ export interface FindOptions {
 }
 
 /** Sort, skip, limit and projection over already-matched documents. */
-export function shape(docs: Doc[], o: FindOptions): Doc[] {
-  if (!hasKeys(o.projection) && !hasKeys(o.sort)) return docs.slice(o.skip ?? 0, o.limit ? (o.skip ?? 0) + o.limit : undefined);
+export function shape(input: Doc[], o: FindOptions): Doc[] {
+  let docs = input;
+  let sort = isPlainObject(o.sort) ? o.sort : {};
+  if ("$natural" in sort) {
+    if (Number(sort.$natural) < 0) docs = [...docs].reverse();
+    const { $natural: _, ...rest } = sort;
+    sort = rest;
+  }
+  if (!hasKeys(o.projection) && !hasKeys(sort)) return docs.slice(o.skip ?? 0, o.limit ? (o.skip ?? 0) + o.limit : undefined);
   const options = isPlainObject(o.collation) && collationStrength(o.collation) !== null ? { ...mingoOptions, collation: o.collation as never } : mingoOptions;
   let cursor = new Query({}, options).find(docs, hasKeys(o.projection) ? withIdDefault(o.projection as Doc) : undefined);
-  if (hasKeys(o.sort)) cursor = cursor.sort(normaliseSort(o.sort as Doc));
+  if (hasKeys(sort)) cursor = cursor.sort(normaliseSort(sort));
   if (o.skip) cursor = cursor.skip(o.skip);
   if (o.limit) cursor = cursor.limit(o.limit);
   try {

@@ -29,6 +29,7 @@ describe("insert and find", () => {
     expect(ids(await c.find({ s: { $regex: "^k1[5-9]" } }).toArray())).toEqual([15, 16, 17, 18, 19]);
     expect(ids(await c.find({ arr: { $all: [4, 5] } }).toArray())).toEqual([4]);
     expect(ids(await c.find({}).sort({ g: 1, _id: -1 }).skip(2).limit(3).toArray())).toEqual([12, 9, 6]);
+    expect(ids(await c.find({ _id: { $lt: 4 } }).sort({ $natural: -1 }).toArray())).toEqual([3, 2, 1, 0]);
     expect(await c.find({ _id: { $lte: 1 } }, { projection: { arr: 0, s: 0 } }).toArray()).toEqual([
       { _id: 0, g: 0 },
       { _id: 1, g: 1 },
