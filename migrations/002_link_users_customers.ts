@@ -189,7 +189,6 @@ export async function up(ctx: MigrationContext) {
   for (const customerId of raced) skipped.push({ customer_id: customerId, reason: "concurrent_change" });
   skipped.sort((a, b) => compare(a.customer_id, b.customer_id) || compare(a.reason, b.reason));
   const counts: Record<string, number> = countReasons([...links, ...skipped]);
-  if (raced.length === 0) delete counts.concurrent_change;
 
   const indexes = await ensureIndexes(ctx, LINK_INDEXES);
   const stats = await validationStats(ctx, customerFacts, userFacts, plan.links, links, skipped);

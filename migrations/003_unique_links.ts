@@ -50,7 +50,7 @@ export async function up(ctx: MigrationContext) {
   const conflicts = await findConflicts(ctx);
   if (conflicts.length > 0) {
     const lines = conflicts.map(
-      (c) => `${c.field} = ${String(c.value)} is held by ${c.documents.map((d) => d.id).join(" and ")} (it points back to ${String(c.points_back_to)})`,
+      (c) => `${c.field} = ${String(c.value)} is held by ${c.documents.map((d) => d.id).join(" and ")} (which points back to ${c.points_back_to === null ? "none of them" : String(c.points_back_to)})`,
     );
     throw new RefusedError(`${conflicts.length} duplicate links prevent the unique link indexes; nothing was changed. ${lines.join("; ")}. ${HOW_TO_RESOLVE}`, {
       conflicts,

@@ -108,9 +108,11 @@ async function main(): Promise<number> {
     verbose: values.verbose === true,
   });
 
+  const printed = values.json || report.outcome === "ok" || report.migrations.length > 0 || report.status !== undefined;
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else if (report.outcome === "ok" || report.migrations.length > 0 || report.status) process.stdout.write(`${formatReport(report)}\n`);
-  if (report.outcome !== "ok") stderrLogger.error(report.message);
+  else if (printed) process.stdout.write(`${formatReport(report)}\n`);
+  // The text report already ends with the message; JSON and early failures need it on stderr.
+  if (report.outcome !== "ok" && (values.json || !printed)) stderrLogger.error(report.message);
   if (values.verbose && report.error?.stack) process.stderr.write(`${report.error.stack}\n`);
   return report.exit_code;
 }

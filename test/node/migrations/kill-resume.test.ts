@@ -70,7 +70,7 @@ describe("kill and resume", () => {
     expect(await documents(victim.db)).toEqual(original);
   });
 
-  describe("killed at each point between the bulk writes of a page (3 pages)", () => {
+  describe("a 3-page set killed between the bulk writes of a page, or stopped with Ctrl-C", () => {
     const data = generateLegacyData({ customers: 3_000, seed: 99 });
     let cleanDocs: Record<string, string[]>;
     let cleanRecords: Awaited<ReturnType<typeof records>>;
@@ -114,6 +114,23 @@ describe("kill and resume", () => {
 
       await migrate(victim.target, "down", "002");
       expect(await documents(victim.db)).toEqual(original);
+    });
+
+    it("Ctrl-C (SIGINT) stops at the next batch boundary, releases the lock, and a rerun completes", async () => {
+      const victim = await prepared("sigint", data);
+      const child = spawnCli(["up", "--to", "002", "--json"], victim.target);
+      const finished = collect(child, ["--json"]);
+      await waitFor(child, "stderr", /\[002_link_users_customers\] pre-flight/);
+      process.kill(child.pid!, "SIGINT");
+      const res = await finished;
+      expect(res.code).toBe(1);
+      expect(res.report.error).toMatchObject({ type: "interrupted" });
+      expect(res.report.message).toMatch(/interrupted before .*run the same command again to resume/);
+      expect(await victim.db.collection("migrations_lock").countDocuments()).toBe(0);
+      expect(await victim.db.collection("migrations_changelog").countDocuments({ _id: LINK_MIGRATION as never })).toBe(0);
+
+      await migrate(victim.target, "up", "002");
+      expect(await documents(victim.db)).toEqual(cleanDocs);
     });
   });
 });
