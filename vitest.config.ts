@@ -1,10 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { bundleDriverForTests } from "./scripts/lib/bundle-driver.ts";
 import { TEST_JWT_SECRET } from "./test/support/constants.ts";
 
-const root = fileURLToPath(new URL(".", import.meta.url));
+const root = import.meta.dirname;
 const driverBundle = await bundleDriverForTests(root);
 
 export default defineConfig({

@@ -74,6 +74,8 @@ export async function bundleDriverForTests(root: string): Promise<string> {
   await build(options);
   const result = await build(options);
   await mkdir(dirname(outFile), { recursive: true });
-  await writeFile(outFile, result.outputFiles[0]!.text);
+  const [output] = result.outputFiles ?? [];
+  if (!output) throw new Error("esbuild produced no output for the mongodb test bundle");
+  await writeFile(outFile, output.text);
   return outFile;
 }

@@ -1,12 +1,16 @@
 import type { TestProject } from "vitest/node";
 import { startServer } from "../../scripts/devdb/server.ts";
 import { TEST_DB_NAME } from "./constants.ts";
+import { readLegacyJson } from "./legacy-fixture.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     mongodbUri: string;
     dbName: string;
+    /** credentials.json of the fixture in use (workerd cannot read LEGACY_FIXTURE_DIR itself). */
+    legacyCredentials: unknown[];
+    legacyExpected: unknown;
   }
 }
 
@@ -21,6 +25,8 @@ export default async function setup(project: TestProject) {
   await prepareTestDatabase(uri, TEST_DB_NAME);
   project.provide("mongodbUri", uri);
   project.provide("dbName", TEST_DB_NAME);
+  project.provide("legacyCredentials", readLegacyJson<unknown[]>("credentials.json"));
+  project.provide("legacyExpected", readLegacyJson<unknown>("expected.json"));
   return async () => {
     await server?.stop();
   };

@@ -1,11 +1,9 @@
-/// <reference types="@cloudflare/vitest-plugin/types" />
 // Shared by test/worker/auth-*.test.ts: HTTP into the Worker, direct driver access for setup
 // and assertions, and a secret scanner applied to every response body and captured log line.
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { MongoClient, type Db } from "mongodb";
-import { expect, vi } from "vitest";
-import credentialsJson from "../../../shared/fixtures/legacy/credentials.json";
+import { expect, inject, vi } from "vitest";
 import type { UserDoc } from "../../src/db/collections.ts";
 import type { Bindings } from "../../src/env.ts";
 import { normalizePhone } from "../../src/lib/phone.ts";
@@ -21,7 +19,7 @@ export interface Credential {
   user_id: string;
 }
 
-export const credentials = credentialsJson as Credential[];
+export const credentials = inject("legacyCredentials") as Credential[];
 export const bindings = env as unknown as Required<Pick<Bindings, "MONGODB_URI" | "DB_NAME" | "JWT_SECRET">>;
 export const ISSUER = "earlybird-api";
 export const AUDIENCE = "earlybird-app";

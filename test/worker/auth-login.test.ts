@@ -1,8 +1,7 @@
 // Login against every user of the legacy fixture (passlib bcrypt, SHA-256 in either field),
 // by email in any case and by phone in any accepted spelling; upgrades; refusals; validation.
 import { decode } from "hono/jwt";
-import { beforeAll, describe, expect, it } from "vitest";
-import expectedJson from "../../../shared/fixtures/legacy/expected.json";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { CustomerDoc, UserDoc } from "../../src/db/collections.ts";
 import { normalizePhone } from "../../src/lib/phone.ts";
 import { upgradePasswordHash } from "../../src/db/users.ts";
@@ -29,7 +28,7 @@ import {
 interface Expected {
   skipped: { customer_id: string; reason: string; user_ids?: string[] }[];
 }
-const expected = expectedJson as Expected;
+const expected = inject("legacyExpected") as Expected;
 const USER_KEYS = ["customer_v2_id", "email", "id", "must_change_password", "name", "phone", "role"];
 
 /** Users the fixture lists as already linked both ways. */
