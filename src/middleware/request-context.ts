@@ -24,6 +24,10 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.header("X-Request-Id", requestId);
   try {
     await next();
+  } catch (err) {
+    // Hono hands only Error instances to onError; anything else thrown would skip the envelope.
+    if (err instanceof Error) throw err;
+    throw new Error(`Non-Error thrown: ${String(err)}`);
   } finally {
     c.header("X-Request-Id", requestId);
     const closing = database.close();
