@@ -119,13 +119,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     serveConnection(state, socket, nextConnectionId++, log);
   });
   server.maxConnections = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    persistence?.close();
+    throw e;
+  }
   const address = server.address() as net.AddressInfo;
   const port = address.port;
 

@@ -78,6 +78,7 @@ describe("persistence", () => {
   it("keeps data and indexes across a clean stop and restart", async () => {
     const dir = tempDir();
     const first = await open(dir);
+    await expect(startServer({ dir })).rejects.toThrow(/is in use by process/);
     await writeSample(first.client);
     await first.client.close();
     await first.server.stop();
