@@ -19,7 +19,7 @@ function duplicateKeyCode(keyPattern: Record<string, unknown> | undefined): stri
   const fields = Object.keys(keyPattern ?? {});
   if (fields.some((f) => f.startsWith("phone"))) return "phone_taken";
   if (fields.includes("email")) return "email_taken";
-  if (fields.some((f) => f === "customer_v2_id" || f === "user_id")) return "already_linked";
+  if (fields.some((f) => f === "customer_v2_id" || f === "user_id")) return "user_already_linked";
   return "conflict";
 }
 
