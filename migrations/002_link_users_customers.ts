@@ -1,5 +1,5 @@
 import type { AnyBulkWriteOperation, Collection, Db, Document } from "mongodb";
-import { dropIndexes, ensureIndexes, existingOf, parseLabel, type IndexDef } from "../scripts/migrate/indexes.ts";
+import { dropIndexes, ensureIndexes, existingOf, parseLabel, planIndexes, type IndexDef } from "../scripts/migrate/indexes.ts";
 import {
   compare,
   countReasons,
@@ -110,6 +110,7 @@ export async function up(ctx: MigrationContext) {
   const userFacts = await scan<UserFacts & Document>(users(db), { _id: 0, id: 1, role: 1, email: 1, phone: 1, customer_v2_id: 1 });
   refuseUnusableIds("customers_v2", customerFacts);
   refuseUnusableIds("users", userFacts);
+  await planIndexes(db, LINK_INDEXES); // refuses now, before any write, if an index is in the way
   const earlier = new Map(
     (await records(db).find({ migration_id: ctx.migrationId }).toArray()).map((r) => [r.customer_id, r]),
   );

@@ -1,4 +1,4 @@
-import { dropIndexes, ensureIndexes, existingOf, findDuplicateKeys, indexLabel, type DuplicateKey, type IndexDef } from "../scripts/migrate/indexes.ts";
+import { dropIndexes, ensureIndexes, existingOf, findDuplicateKeys, indexLabel, planIndexes, type DuplicateKey, type IndexDef } from "../scripts/migrate/indexes.ts";
 import { RefusedError, type MigrationContext } from "../scripts/migrate/types.ts";
 import { LINK_INDEXES } from "./002_link_users_customers.ts";
 
@@ -57,8 +57,9 @@ export async function up(ctx: MigrationContext) {
       how_to_resolve: HOW_TO_RESOLVE,
     });
   }
+  const plan = await planIndexes(ctx.db, UNIQUE_LINK_INDEXES);
   if (ctx.dryRun) {
-    return { would_create: UNIQUE_LINK_INDEXES.map(indexLabel), would_drop: await existingOf(ctx.db, PLAIN_LINK_INDEXES) };
+    return { would_create: plan.missing.flatMap((m) => m.defs.map(indexLabel)), would_drop: await existingOf(ctx.db, PLAIN_LINK_INDEXES) };
   }
   // Same key pattern: the plain index goes first, and comes back if the unique build fails.
   await ctx.checkpoint("replace indexes");

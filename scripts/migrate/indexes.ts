@@ -43,6 +43,8 @@ export function sameDefinition(existing: Document, def: IndexDef): boolean {
   return (
     canonical(existing.key) === canonical(def.key) &&
     (existing.unique === true) === (def.unique === true) &&
+    existing.sparse !== true &&
+    existing.hidden !== true &&
     canonical(existing.partialFilterExpression) === canonical(def.partialFilterExpression) &&
     (existing.expireAfterSeconds ?? null) === (def.expireAfterSeconds ?? null) &&
     collationText(existing.collation as Document | undefined) === collationText(def.collation)
@@ -61,18 +63,21 @@ export interface EnsureResult {
   present: string[];
 }
 
+export interface IndexPlan {
+  missing: { collection: string; defs: IndexDef[] }[];
+  present: string[];
+}
+
 /**
- * Creates the indexes that are missing. An index with the same name but another definition
- * is refused rather than replaced. If a build fails, the indexes this call created are
- * dropped again, so a refusal leaves the database as it was.
+ * Which of `defs` are missing, read-only. An index with the same name but another definition
+ * is refused (never replaced), so a migration can check this before it writes anything.
  */
-export async function ensureIndexes(ctx: MigrationContext, defs: readonly IndexDef[]): Promise<EnsureResult> {
+export async function planIndexes(db: Db, defs: readonly IndexDef[]): Promise<IndexPlan> {
   const byCollection = new Map<string, IndexDef[]>();
   for (const def of defs) byCollection.set(def.collection, [...(byCollection.get(def.collection) ?? []), def]);
-  const plan: { collection: string; defs: IndexDef[] }[] = [];
-  const present: string[] = [];
+  const plan: IndexPlan = { missing: [], present: [] };
   for (const [collection, wanted] of byCollection) {
-    const existing = await listIndexes(ctx.db, collection);
+    const existing = await listIndexes(db, collection);
     const missing: IndexDef[] = [];
     for (const def of wanted) {
       const sameName = existing.find((ix) => ix.name === def.name);
@@ -83,16 +88,24 @@ export async function ensureIndexes(ctx: MigrationContext, defs: readonly IndexD
             { index: indexLabel(def), existing: sameName },
           );
         }
-        present.push(indexLabel(def));
+        plan.present.push(indexLabel(def));
         continue;
       }
       const equivalent = existing.find((ix) => sameDefinition(ix, def));
-      if (equivalent !== undefined) present.push(`${collection}.${String(equivalent.name)}`);
+      if (equivalent !== undefined) plan.present.push(`${collection}.${String(equivalent.name)}`);
       else missing.push(def);
     }
-    if (missing.length > 0) plan.push({ collection, defs: missing });
+    if (missing.length > 0) plan.missing.push({ collection, defs: missing });
   }
+  return plan;
+}
 
+/**
+ * Creates the indexes that are missing (see planIndexes). If a build fails, the indexes this
+ * call created are dropped again, so a refusal leaves the database as it was.
+ */
+export async function ensureIndexes(ctx: MigrationContext, defs: readonly IndexDef[]): Promise<EnsureResult> {
+  const { missing: plan, present } = await planIndexes(ctx.db, defs);
   const created: string[] = [];
   if (ctx.dryRun) return { created: plan.flatMap((p) => p.defs.map(indexLabel)), present };
   for (const { collection, defs: missing } of plan) {

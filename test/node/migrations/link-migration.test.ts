@@ -145,6 +145,20 @@ describe("002 on the legacy fixture", () => {
   });
 });
 
+describe("002 refusing", () => {
+  it("refuses before writing any link when an index it needs exists with another definition", async () => {
+    const { db, target } = await fixtureDb("indexclash");
+    await migrate(target, "up", "001");
+    await db.collection("customers_v2").createIndex({ user_id: 1 }, { name: "user_id_1", sparse: true });
+    const before = await documents(db);
+    const report = await runMigrations({ ...target, command: "up", to: "002", log: null });
+    expect(report.exit_code).toBe(2);
+    expect(report.message).toMatch(/index customers_v2\.user_id_1 already exists with another definition/);
+    expect(await documents(db)).toEqual(before);
+    expect(await indexNames(db, "link_backfill")).toEqual([]);
+  });
+});
+
 describe("003 on the legacy fixture", () => {
   it("refuses with the conflicting documents and changes nothing; after a person resolves them it succeeds", async () => {
     const { db, target } = await fixtureDb("unique");
