@@ -2,7 +2,7 @@
 // One command from a fresh clone to a working API: embedded database (unless MONGODB_URI is set),
 // pending migrations, .dev.vars with a JWT_SECRET, a dev admin on first run, then `wrangler dev`.
 // Ctrl-C / SIGTERM stops wrangler (its whole process group) and flushes the database.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
 import { startServer, type RunningServer } from "./devdb/server.ts";
 import { DEV_VARS_FILE, isLoopbackUri, PROJECT_ROOT, scriptConfig } from "./lib/settings.ts";
+import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";
 import { redactUri, runMigrations } from "./migrate/runner.ts";
 import { createStaffUser } from "./user-create.ts";
 
@@ -135,78 +136,6 @@ async function ensureDevAdmin(uri: string, dbName: string, bcryptCost: number): 
   }
 }
 
-/** Resolves once the Worker answers /health (any status: it may report the database down). */
-async function waitForApi(port: number, wrangler: ChildProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (wrangler.exitCode !== null || wrangler.signalCode !== null) throw new DevError("wrangler dev exited before the API came up (see its output above)");
-    try {
-      // Generous: the first request waits for the bundle to load; refused connections fail fast anyway.
-      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(30_000) });
-      await res.arrayBuffer();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-  throw new DevError(`the API did not answer on port ${port} within ${READY_TIMEOUT_MS / 1000} s`);
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Stops wrangler and everything it started (workerd, esbuild): they share its process group. */
-async function stopGroup(child: ChildProcess): Promise<void> {
-  const pgid = child.pid;
-  if (pgid === undefined || !groupAlive(pgid)) return;
-  try {
-    process.kill(-pgid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + STOP_GRACE_MS;
-  while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (groupAlive(pgid)) {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function startWrangler(options: Options, devVarsPath: string): ChildProcess {
-  const wranglerBin = join(PROJECT_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-  const logDir = join(options.stateDir, ".wrangler", "logs");
-  mkdirSync(logDir, { recursive: true });
-  // process.execPath is the Node 24 that npm put first on PATH; wrangler needs >= 22.
-  return spawn(
-    process.execPath,
-    [
-      wranglerBin,
-      "dev",
-      "--config", join(PROJECT_ROOT, "wrangler.toml"),
-      "--ip", "127.0.0.1",
-      "--port", String(options.port),
-      "--env-file", devVarsPath,
-      "--persist-to", join(options.stateDir, ".wrangler", "state"),
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: PROJECT_ROOT,
-      detached: true, // its own process group, so stopping it reaches workerd and esbuild too
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG_PATH: logDir },
-    },
-  );
-}
-
 async function main(): Promise<number> {
   let options: Options | null;
   try {
@@ -229,7 +158,7 @@ async function main(): Promise<number> {
   const stop = (code: number, why: string): Promise<void> => {
     stopping ??= (async () => {
       if (why) say(why);
-      if (wrangler) await stopGroup(wrangler);
+      if (wrangler) await stopProcessGroup(wrangler, STOP_GRACE_MS);
       if (db) {
         await db.stop(); // flushes the data files
         say("Database stopped and flushed.");
@@ -304,12 +233,16 @@ async function main(): Promise<number> {
       say("Ready: database only (--no-wrangler). Ctrl-C to stop.");
       return await finished;
     }
-    const child = startWrangler(options, devVarsPath);
+    const child = startWranglerDev({ port: options.port, envFile: devVarsPath, stateDir: options.stateDir });
     wrangler = child;
     child.on("exit", (code, signal) => {
       if (!stopping) void stop(code ?? 1, `wrangler dev exited (${signal ?? `code ${code}`}); stopping.`);
     });
-    await waitForApi(options.port, child);
+    try {
+      await waitForWorker(options.port, child, READY_TIMEOUT_MS);
+    } catch (err) {
+      throw new DevError((err as Error).message);
+    }
     if (!stopping) say(`Ready: http://localhost:${options.port} (docs: http://localhost:${options.port}/docs)`);
     return await finished;
   } catch (err) {
