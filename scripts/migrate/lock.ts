@@ -48,29 +48,36 @@ export class LeaseLock {
 
   /** Takes the lock or throws RefusedError naming the holder. */
   async acquire(command: string): Promise<void> {
-    const now = new Date();
-    const doc: LockDoc = { _id: LOCK_ID, owner: this.owner, command, acquired_at: now, renewed_at: now, expires_at: new Date(now.getTime() + this.leaseMs) };
-    try {
-      await this.coll.insertOne(doc);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+    for (let attempt = 1; ; attempt++) {
+      const now = new Date();
+      const expiresAt = new Date(now.getTime() + this.leaseMs);
+      const doc: LockDoc = { _id: LOCK_ID, owner: this.owner, command, acquired_at: now, renewed_at: now, expires_at: expiresAt };
+      try {
+        await this.coll.insertOne(doc);
+        this.validUntil = expiresAt.getTime();
+        break;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
       const previous = await this.coll.findOneAndUpdate(
         { _id: LOCK_ID, expires_at: { $lt: now } },
-        { $set: { owner: this.owner, command, acquired_at: now, renewed_at: now, expires_at: doc.expires_at } },
+        { $set: { owner: this.owner, command, acquired_at: now, renewed_at: now, expires_at: expiresAt } },
         { returnDocument: "before" },
       );
-      if (previous === null) {
-        const holder = await this.coll.findOne({ _id: LOCK_ID });
-        throw new RefusedError(
-          holder
-            ? `another migration run holds the lock: ${holder.owner} (${holder.command}, since ${holder.acquired_at.toISOString()}, lease until ${holder.expires_at.toISOString()})`
-            : "another migration run holds the lock",
-          { lock: holder },
-        );
+      if (previous !== null) {
+        this.tookOverFrom = previous;
+        this.validUntil = expiresAt.getTime();
+        break;
       }
-      this.tookOverFrom = previous;
+      const holder = await this.coll.findOne({ _id: LOCK_ID });
+      if (holder === null && attempt < 3) continue; // released meanwhile: try again
+      throw new RefusedError(
+        holder
+          ? `another migration run holds the lock: ${holder.owner} (${holder.command}, since ${holder.acquired_at.toISOString()}, lease until ${holder.expires_at.toISOString()})`
+          : "another migration run holds the lock",
+        { lock: holder },
+      );
     }
-    this.validUntil = doc.expires_at.getTime();
     this.timer = setInterval(() => {
       this.renewing = this.renew();
     }, Math.max(200, Math.floor(this.leaseMs / 3)));
@@ -95,8 +102,14 @@ export class LeaseLock {
   /** Throws when the lease can no longer be trusted. */
   async assertHeld(): Promise<void> {
     await this.renewing;
-    if (!this.lost && Date.now() >= this.validUntil) {
-      this.lost = new Error("could not renew the migrations lock before its lease ended; stopped before writing more");
+    // A long synchronous step can outlast the lease between timer ticks: renew now. The lock
+    // is only lost if another runner took it meanwhile, or the database cannot confirm ours.
+    if (!this.lost && Date.now() >= this.validUntil - this.leaseMs / 3) {
+      this.renewing = this.renew();
+      await this.renewing;
+      if (!this.lost && Date.now() >= this.validUntil) {
+        this.lost = new Error("could not renew the migrations lock before its lease ended; stopped before writing more");
+      }
     }
     if (this.lost) throw this.lost;
   }

@@ -160,7 +160,7 @@ describe("refusals", () => {
 
   it("a crashed runner's lease blocks others until it expires, then the next run takes over", async () => {
     const { db, target } = await fixtureDb("lease");
-    const leaseMs = 2500;
+    const leaseMs = 5000; // long enough for the blocked run to start while the lease still holds
     const env = { MIGRATIONS_LOCK_LEASE_MS: String(leaseMs) };
     const crashed = await runCli(["up", "--json"], { ...target, env: { ...env, MIGRATIONS_CRASH_AT: "002_link_users_customers/customers:1" } });
     expect(crashed.signal).toBe("SIGKILL");
