@@ -217,15 +217,20 @@ function equalityLookup(x: Ctx, docs: Doc[], spec: Doc): Doc[] {
   });
 }
 
+const readOnlyStages = new Set(["$match", "$group", "$count", "$sort", "$skip", "$limit", "$sortByCount"]);
+
 function runPipeline(x: Ctx, input: Doc[], pipeline: Doc[]): Doc[] {
   for (const stage of pipeline) {
     const name = Object.keys(stage)[0];
     if (name === "$out" || name === "$merge") throw new CommandError(2, `${name} is not supported by the embedded server`);
   }
   const runMingo = (stages: Doc[], docs: Doc[]): Doc[] => {
+    // Some mingo stages (e.g. $addFields on a dotted path) write into their input objects, which
+    // here are the stored documents; stages known not to do so skip the deep copy.
+    const readOnly = stages.every((stage) => readOnlyStages.has(Object.keys(stage)[0] ?? ""));
     try {
       const agg = new Aggregator(stages, {
-        processingMode: ProcessingMode.CLONE_INPUT,
+        processingMode: readOnly ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
         useStrictMode: true,
         collectionResolver: (name: string) => visibleDocs(x, x.state.store.collection(x.db, name)),
         ...(isPlainObject(x.cmd.let) ? { variables: x.cmd.let } : {}),

@@ -225,6 +225,15 @@ describe("aggregation", () => {
     ]);
   });
 
+  it("never lets a pipeline change the stored documents", async () => {
+    const c = coll();
+    await c.insertOne({ _id: 1, nested: { a: 1 }, list: [{ v: 1 }] });
+    const out = await c.aggregate([{ $addFields: { "nested.b": 2 } }, { $set: { list: [] } }, { $unset: "nested.a" }]).toArray();
+    expect(out).toEqual([{ _id: 1, nested: { b: 2 }, list: [] }]);
+    expect(await c.findOne({ _id: 1 })).toEqual({ _id: 1, nested: { a: 1 }, list: [{ v: 1 }] });
+    expect(await c.countDocuments({ "nested.a": 1 })).toBe(1);
+  });
+
   it("batches aggregate results through getMore", async () => {
     const c = coll();
     await c.insertMany(Array.from({ length: 500 }, (_, i) => ({ i })));
