@@ -4,6 +4,7 @@ export const codeNames: Record<number, string> = {
   1: "InternalError",
   2: "BadValue",
   9: "FailedToParse",
+  13: "Unauthorized",
   14: "TypeMismatch",
   20: "IllegalOperation",
   26: "NamespaceNotFound",
@@ -27,6 +28,7 @@ export const codeNames: Record<number, string> = {
   251: "NoSuchTransaction",
   256: "TransactionCommitted",
   263: "OperationNotSupportedInTransaction",
+  10334: "BSONObjectTooLarge",
   11000: "DuplicateKey",
 };
 
