@@ -7,7 +7,6 @@ import {
   type CustomerFacts,
   type LinkReason,
   type PlannedLink,
-  type PriorValue,
   type SkippedCustomer,
   type UserFacts,
 } from "../scripts/migrate/link-plan.ts";
@@ -32,16 +31,10 @@ export const LINK_INDEXES: IndexDef[] = [
   { collection: "customers_v2", name: "user_id_1_status_1", key: { user_id: 1, status: 1 } },
 ];
 
-export interface BackfillRecord {
+/** A planned link as recorded in `link_backfill`, so DOWN can undo exactly what UP wrote. */
+export interface BackfillRecord extends PlannedLink {
   _id: string;
   migration_id: string;
-  customer_id: string;
-  user_id: string;
-  reason: LinkReason;
-  set_customer: boolean;
-  set_user: boolean;
-  customer_prior?: PriorValue;
-  user_prior?: PriorValue;
   recorded_at: Date;
 }
 

@@ -3,12 +3,12 @@
 // Prints per-route latency, its ratio to a bare route that touches no database, and the
 // database connections and commands each request costs (from the embedded server's counters).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { startServer, type RunningServer } from "./devdb/server.ts";
 import { runMigrations } from "./migrate/runner.ts";
+import { freePort } from "./lib/ports.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";
 import { createStaffUser } from "./user-create.ts";
 
@@ -28,17 +28,6 @@ interface Sample {
   ms: number[];
   connections: number;
   commands: Record<string, number>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 function percentile(values: number[], p: number): number {

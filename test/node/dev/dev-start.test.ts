@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../scripts/lib/ports.ts";
 import { ROOT } from "./support.ts";
 
 const MARK = `EARLYBIRD_DEV_TEST_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -19,17 +20,6 @@ interface DevRun {
   output: () => string;
   waitFor: (pattern: RegExp, timeoutMs: number) => Promise<RegExpExecArray>;
   exited: Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -2,6 +2,10 @@
 // the Worker app in-process (the same Hono app wrangler serves) to prove credentials work.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { MongoClient, type Db } from "mongodb";
+import { afterAll, beforeAll, expect } from "vitest";
+import { startServer, type RunningServer } from "../../../scripts/devdb/server.ts";
+import { runMigrations } from "../../../scripts/migrate/runner.ts";
 import { createApp } from "../../../src/app.ts";
 import { TEST_JWT_SECRET } from "../../support/constants.ts";
 
@@ -43,4 +47,40 @@ export async function loginThroughApp(
     { MONGODB_URI: db.uri, DB_NAME: db.name, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "error" },
   );
   return { status: res.status, body: await res.json() };
+}
+
+export interface ScriptDatabase {
+  readonly uri: string;
+  readonly db: Db;
+  /** Environment for the script under test: this database, and a cheap bcrypt cost. */
+  readonly env: Record<string, string>;
+}
+
+/** An embedded database for one test file (optionally migrated), stopped after the file. */
+export function useScriptDatabase(dbName: string, options: { migrate?: boolean } = {}): ScriptDatabase {
+  let server: RunningServer | undefined;
+  let client: MongoClient | undefined;
+  beforeAll(async () => {
+    server = await startServer({ port: 0, quiet: true });
+    client = await new MongoClient(server.uri).connect();
+    if (options.migrate) {
+      const migrated = await runMigrations({ uri: server.uri, dbName, command: "up", log: null });
+      expect(migrated.outcome, migrated.message).toBe("ok");
+    }
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+  return {
+    get uri() {
+      return server!.uri;
+    },
+    get db() {
+      return client!.db(dbName);
+    },
+    get env() {
+      return { MONGODB_URI: server!.uri, DB_NAME: dbName, BCRYPT_COST: "4" };
+    },
+  };
 }

@@ -1,33 +1,16 @@
-import { MongoClient, type Db } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../../scripts/devdb/server.ts";
+import { describe, expect, it } from "vitest";
 import type { UserDoc } from "../../../src/db/collections.ts";
 import { verifyPassword } from "../../../src/services/auth/passwords.ts";
-import { loginThroughApp, npmRun } from "./support.ts";
+import { loginThroughApp, npmRun, useScriptDatabase } from "./support.ts";
 
 const DB_NAME = "user_create_tests";
-let server: RunningServer;
-let client: MongoClient;
-let db: Db;
-let env: Record<string, string>;
+const h = useScriptDatabase(DB_NAME);
 
-beforeAll(async () => {
-  server = await startServer({ port: 0, quiet: true });
-  client = await new MongoClient(server.uri).connect();
-  db = client.db(DB_NAME);
-  env = { MONGODB_URI: server.uri, DB_NAME, BCRYPT_COST: "4" };
-});
-
-afterAll(async () => {
-  await client?.close();
-  await server?.stop();
-});
-
-const users = () => db.collection<UserDoc>("users");
+const users = () => h.db.collection<UserDoc>("users");
 
 describe("npm run user:create", () => {
   it("creates a staff user with a generated password, printed once, that logs in", async () => {
-    const run = await npmRun("user:create", ["--email", "Ops.Lead@EarlyBird.in", "--role", "admin", "--name", "Ops Lead", "--phone", "+91 98765-43210"], { env });
+    const run = await npmRun("user:create", ["--email", "Ops.Lead@EarlyBird.in", "--role", "admin", "--name", "Ops Lead", "--phone", "+91 98765-43210"], { env: h.env });
     expect(run.code, run.stderr).toBe(0);
     const password = /Password \(shown only now[^)]*\): (\S+)/.exec(run.stdout)?.[1];
     expect(password).toMatch(/^[A-Za-z0-9]{16}$/);
@@ -48,7 +31,7 @@ describe("npm run user:create", () => {
     expect(doc).not.toHaveProperty("password");
     expect((await verifyPassword(password!, doc!)).ok).toBe(true);
 
-    const login = await loginThroughApp({ uri: server.uri, name: DB_NAME }, "OPS.LEAD@earlybird.in", password!);
+    const login = await loginThroughApp({ uri: h.uri, name: DB_NAME }, "OPS.LEAD@earlybird.in", password!);
     expect(login.status, JSON.stringify(login.body)).toBe(200);
     expect(login.body.user).toMatchObject({ id: doc!.id, role: "admin", must_change_password: true });
   });
@@ -56,7 +39,7 @@ describe("npm run user:create", () => {
   it("takes the password from stdin without printing it, and --json reports the user", async () => {
     const password = "correct horse battery staple";
     const run = await npmRun("user:create", ["--email", "rider@earlybird.in", "--role", "delivery_boy", "--password-stdin", "--json"], {
-      env,
+      env: h.env,
       input: `${password}\n`,
     });
     expect(run.code, run.stderr).toBe(0);
@@ -67,12 +50,12 @@ describe("npm run user:create", () => {
     const doc = await users().findOne({ id: report.user.id });
     expect(doc?.must_change_password).toBe(false);
     expect((await verifyPassword(password, doc!)).ok).toBe(true); // the trailing newline is not part of it
-    expect((await loginThroughApp({ uri: server.uri, name: DB_NAME }, "rider@earlybird.in", password)).status).toBe(200);
+    expect((await loginThroughApp({ uri: h.uri, name: DB_NAME }, "rider@earlybird.in", password)).status).toBe(200);
   });
 
   it("refuses a duplicate email in any letter case, with exit code 2 and nothing changed", async () => {
     const before = await users().find().toArray();
-    const run = await npmRun("user:create", ["--email", "OPS.LEAD@earlybird.IN", "--role", "supplier"], { env });
+    const run = await npmRun("user:create", ["--email", "OPS.LEAD@earlybird.IN", "--role", "supplier"], { env: h.env });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("a user with email ops.lead@earlybird.in already exists");
     expect(run.stdout).toBe("");
@@ -80,10 +63,10 @@ describe("npm run user:create", () => {
   });
 
   it("refuses an unknown role, and the customer role, listing the staff roles", async () => {
-    const bad = await npmRun("user:create", ["--email", "boss@earlybird.in", "--role", "superuser"], { env });
+    const bad = await npmRun("user:create", ["--email", "boss@earlybird.in", "--role", "superuser"], { env: h.env });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('role "superuser" is not a staff role; use one of: delivery_boy, supplier, marketing_staff, admin');
-    const customer = await npmRun("user:create", ["--email", "cust@earlybird.in", "--role", "customer"], { env });
+    const customer = await npmRun("user:create", ["--email", "cust@earlybird.in", "--role", "customer"], { env: h.env });
     expect(customer.code).toBe(1);
     expect(customer.stderr).toContain("POST /api/phase0-v2/customers");
     expect(await users().countDocuments({ email: { $in: ["boss@earlybird.in", "cust@earlybird.in"] } })).toBe(0);
@@ -99,7 +82,7 @@ describe("npm run user:create", () => {
     ];
     const count = await users().countDocuments();
     for (const [args, message, input] of cases) {
-      const run = await npmRun("user:create", args, { env, ...(input ? { input } : {}) });
+      const run = await npmRun("user:create", args, { env: h.env, ...(input ? { input } : {}) });
       expect(run.code, args.join(" ")).toBe(1);
       expect(run.stderr, args.join(" ")).toContain(message);
     }
@@ -108,7 +91,7 @@ describe("npm run user:create", () => {
 
   it("reports an unreachable database in one line, without the URI's password", async () => {
     const run = await npmRun("user:create", ["--email", "p@earlybird.in", "--role", "admin"], {
-      env: { ...env, MONGODB_URI: "mongodb://ops:hunter2-secret@127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
+      env: { ...h.env, MONGODB_URI: "mongodb://ops:hunter2-secret@127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: cannot reach MongoDB at mongodb:\/\/ops:\*\*\*@127\.0\.0\.1:9\//);

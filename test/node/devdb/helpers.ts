@@ -1,6 +1,6 @@
 import { type Socket, connect } from "node:net";
-import { BSON, type Document, MongoClient, type ObjectId } from "mongodb";
-import { afterAll, beforeAll } from "vitest";
+import { BSON, type Document, MongoClient, MongoServerError, type ObjectId } from "mongodb";
+import { afterAll, beforeAll, expect } from "vitest";
 import { type RunningServer, startServer } from "../../../scripts/devdb/server.ts";
 
 export interface Harness {
@@ -106,4 +106,14 @@ export class RawClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Awaits a promise that must reject with a server error, and returns that error. */
+export async function failure(p: Promise<unknown>): Promise<MongoServerError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(MongoServerError);
+  return e as MongoServerError;
 }

@@ -1,19 +1,10 @@
-import { MongoBulkWriteError, MongoServerError } from "mongodb";
+import { MongoBulkWriteError } from "mongodb";
 import { describe, expect, it } from "vitest";
-import { type AnyDoc, uniqueName, useServer } from "./helpers.ts";
+import { type AnyDoc, failure, uniqueName, useServer } from "./helpers.ts";
 
 const h = useServer();
 const DB = "idx";
 const coll = () => h.client.db(DB).collection<AnyDoc>(uniqueName("c"));
-
-async function failure(p: Promise<unknown>): Promise<MongoServerError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(MongoServerError);
-  return e as MongoServerError;
-}
 
 describe("unique indexes and the E11000 error", () => {
   it("reports a duplicate on a single-field unique index exactly like MongoDB", async () => {

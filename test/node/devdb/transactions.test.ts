@@ -1,6 +1,6 @@
-import { Long, MongoClient, MongoServerError, UUID } from "mongodb";
+import { Long, MongoClient, UUID } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AnyDoc, RawClient, uniqueName, useServer } from "./helpers.ts";
+import { type AnyDoc, failure, RawClient, uniqueName, useServer } from "./helpers.ts";
 
 const h = useServer();
 const DB = "txn";
@@ -16,15 +16,6 @@ afterAll(async () => {
 const names = () => uniqueName("t");
 const mine = (name: string) => h.client.db(DB).collection<AnyDoc>(name);
 const theirs = (name: string) => other.db(DB).collection<AnyDoc>(name);
-
-async function failure(p: Promise<unknown>): Promise<MongoServerError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(MongoServerError);
-  return e as MongoServerError;
-}
 
 describe("commit and abort", () => {
   it("hides uncommitted writes from other clients and publishes them atomically on commit", async () => {
