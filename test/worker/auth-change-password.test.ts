@@ -1,15 +1,17 @@
 // POST /api/auth/change-password: verification of the current password, the 8–72 byte rule,
 // bcrypt storage, token_version bump (older tokens die), must_change_password cleared.
 import { decode } from "hono/jwt";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { UserDoc } from "../../src/db/collections.ts";
 import { verifyPassword } from "../../src/services/auth/passwords.ts";
-import { api, captureLogs, createUser, expectNoSecretsInLogs, login, me, tokenFor, withDb } from "./auth-helpers.ts";
+import { createUser, withDb } from "./support/db.ts";
+import { api, login, me, tokenFor } from "./support/http.ts";
+import { captureConsole, expectNoSecretsInLogs } from "./support/logs.ts";
 
 const changePassword = (token: string, json: unknown) => api("POST", "/api/auth/change-password", { token, json });
 const userDoc = (id: string) => withDb((db) => db.collection<UserDoc>("users").findOne({ id }));
 
-beforeAll(() => captureLogs());
+captureConsole();
 
 describe("successful change", () => {
   it("stores bcrypt, bumps token_version, clears must_change_password, kills older tokens, returns a working token", async () => {

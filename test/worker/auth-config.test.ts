@@ -1,9 +1,13 @@
 // Auth under broken configuration or a missing database: never sign with a weak key, never
 // half-answer; the same Worker code with different bindings.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
-import { bindings, captureLogs, createUser, expectNoSecretsInLogs, findSecret, logLines, signClaims, validClaims } from "./auth-helpers.ts";
+import { createUser } from "./support/db.ts";
+import { bindings } from "./support/fixture.ts";
+import { signClaims, validClaims } from "./support/jwt.ts";
+import { captureConsole, captured, expectNoSecretsInLogs } from "./support/logs.ts";
+import { findSecret } from "./support/secrets.ts";
 
 async function call(overrides: Record<string, string>, method: string, path: string, init: { json?: unknown; token?: string } = {}) {
   const ctx = createExecutionContext();
@@ -20,14 +24,14 @@ async function call(overrides: Record<string, string>, method: string, path: str
   return { status: res.status, body: JSON.parse(text) as { error: { code: string; message: string } } };
 }
 
-beforeAll(() => captureLogs());
+captureConsole();
 
 describe("JWT_SECRET missing or shorter than 32 bytes", () => {
   it.each([
     ["missing", ""],
     ["31 bytes", "x".repeat(31)],
   ])("%s: login, /me and change-password answer 500 server_misconfigured; logged once", async (_name, secret) => {
-    const before = logLines.length;
+    const before = captured.length;
     const user = await createUser({});
     const token = await signClaims(validClaims(user)); // a token that would be valid under the real key
     const responses = [
@@ -40,10 +44,10 @@ describe("JWT_SECRET missing or shorter than 32 bytes", () => {
       expect(res.status).toBe(500);
       expect(res.body.error.code).toBe("server_misconfigured");
     }
-    const logged = logLines.slice(before).filter((l) => l.includes("JWT secret misconfigured"));
+    const logged = captured.slice(before).filter((l) => l.includes("JWT secret misconfigured"));
     expect(logged.length).toBeLessThanOrEqual(1);
-    expect(logLines.filter((l) => l.includes("JWT secret misconfigured"))).toHaveLength(1); // once per isolate
-    expect(logLines.join("\n")).not.toContain(bindings.JWT_SECRET);
+    expect(captured.filter((l) => l.includes("JWT secret misconfigured"))).toHaveLength(1); // once per isolate
+    expect(captured.join("\n")).not.toContain(bindings.JWT_SECRET);
   });
 
   it("the rest of the API keeps serving (health)", async () => {

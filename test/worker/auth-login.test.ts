@@ -6,24 +6,20 @@ import type { CustomerDoc, UserDoc } from "../../src/db/collections.ts";
 import { normalizePhone } from "../../src/lib/phone.ts";
 import { upgradePasswordHash } from "../../src/db/users.ts";
 import { hashPassword, verifyPassword } from "../../src/services/auth/passwords.ts";
+import { createUser, sha256Hex, withDb } from "./support/db.ts";
 import {
-  api,
-  AUDIENCE,
-  captureLogs,
-  createUser,
   credentials,
-  expectNoSecretsInLogs,
-  ISSUER,
-  login,
+  legacySpelling,
   phoneSpellings,
-  sha256Hex,
+  randomPhone,
   sharedPhoneGroups,
   swapCase,
-  uniquePhone,
   usersWithUniquePhone,
-  withDb,
   type Credential,
-} from "./auth-helpers.ts";
+} from "./support/fixture.ts";
+import { api, login } from "./support/http.ts";
+import { AUDIENCE, ISSUER } from "./support/jwt.ts";
+import { captureConsole, expectNoSecretsInLogs } from "./support/logs.ts";
 
 interface Expected {
   skipped: { customer_id: string; reason: string; user_ids?: string[] }[];
@@ -79,8 +75,8 @@ async function expectEmailLogin(c: Credential) {
   expect(res.body.user.customer_v2_id).toBe(link ?? null);
 }
 
+captureConsole();
 beforeAll(async () => {
-  captureLogs();
   bothWays = await readLinks();
   // The oracle agrees with the fixture: every already_linked pair holds, and some users carry a
   // customer_v2_id that does not hold (crossed, dangling, one-sided), which must get no claim.
@@ -171,27 +167,27 @@ describe("login by phone", () => {
   });
 
   it("refuses when the password matches several active users of one phone; prefers the active one otherwise", async () => {
-    const phone = uniquePhone();
+    const phone = randomPhone();
     const password = `shared-${crypto.randomUUID()}`;
-    await createUser({ phone: phone.stored, plaintext: password });
-    await createUser({ phone: phone.normalized, plaintext: password, role: "delivery_boy" });
-    const tie = await login({ phone: phone.normalized, password });
+    await createUser({ phone: legacySpelling(phone), plaintext: password });
+    await createUser({ phone, plaintext: password, role: "delivery_boy" });
+    const tie = await login({ phone, password });
     expect(tie.status).toBe(401);
     expect(tie.body.error.code).toBe("invalid_credentials");
 
-    const other = uniquePhone();
-    const active = await createUser({ phone: other.stored, plaintext: password });
-    await createUser({ phone: `0${other.normalized}`, plaintext: password, is_active: false });
-    const preferred = await login({ phone: other.normalized, password });
+    const other = randomPhone();
+    const active = await createUser({ phone: legacySpelling(other), plaintext: password });
+    await createUser({ phone: `0${other}`, plaintext: password, is_active: false });
+    const preferred = await login({ phone: other, password });
     expect(preferred.status).toBe(200);
     expect(preferred.body.user.id).toBe(active.id);
   });
 
   it("a phone whose only matching password belongs to an inactive user answers 403", async () => {
-    const phone = uniquePhone();
-    const inactive = await createUser({ phone: phone.stored, is_active: false });
-    await createUser({ phone: phone.normalized });
-    const res = await login({ phone: phone.normalized, password: inactive.password });
+    const phone = randomPhone();
+    const inactive = await createUser({ phone: legacySpelling(phone), is_active: false });
+    await createUser({ phone });
+    const res = await login({ phone, password: inactive.password });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe("account_inactive");
   });
@@ -202,7 +198,7 @@ describe("refusals", () => {
     const known = credentials.find((c) => c.is_active && c.hash_kind === "bcrypt_passlib")!;
     const [unknownEmail, unknownPhone, wrong] = await Promise.all([
       login({ email: `nobody-${crypto.randomUUID()}@example.com`, password: "whatever-123" }),
-      login({ phone: uniquePhone().normalized, password: "whatever-123" }),
+      login({ phone: randomPhone(), password: "whatever-123" }),
       login({ email: known.email, password: `${known.password}x` }),
     ]);
     for (const res of [unknownEmail, unknownPhone, wrong]) {
@@ -307,7 +303,7 @@ describe("request validation (422 validation_error with field details)", () => {
   });
 
   it("a body that is not JSON", async () => {
-    const res = await api("POST", "/api/auth/login", { rawBody: "{nope" });
+    const res = await api("POST", "/api/auth/login", { body: "{nope" });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(res.body.error.code).toMatch(/^[a-z_]+$/);

@@ -9,21 +9,11 @@ import type { AppEnv } from "../../src/env.ts";
 import { requireAuth, requireRole } from "../../src/middleware/auth.ts";
 import { notFound, onError } from "../../src/middleware/error-handler.ts";
 import { requestContext } from "../../src/middleware/request-context.ts";
-import {
-  api,
-  bindings,
-  captureLogs,
-  createUser,
-  expectNoSecretsInLogs,
-  logLines,
-  me,
-  nowSeconds,
-  signClaims,
-  tokenFor,
-  validClaims,
-  withDb,
-  type TestUser,
-} from "./auth-helpers.ts";
+import { createUser, withDb, type TestUser } from "./support/db.ts";
+import { bindings } from "./support/fixture.ts";
+import { api, me, tokenFor } from "./support/http.ts";
+import { nowSeconds, signClaims, validClaims } from "./support/jwt.ts";
+import { captureConsole, captured, expectNoSecretsInLogs } from "./support/logs.ts";
 
 const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
@@ -36,8 +26,8 @@ async function expectRefused(token: string, code = "invalid_token") {
 }
 
 let user: TestUser;
+captureConsole();
 beforeAll(async () => {
-  captureLogs();
   user = await createUser({});
 });
 
@@ -207,7 +197,7 @@ describe("/me and the linked customer", () => {
     const other = await linkedPair();
     const victimCustomer = other.customer;
     const intruder = await createUser({ customer_v2_id: victimCustomer.id });
-    const warningsBefore = logLines.length;
+    const warningsBefore = captured.length;
 
     const res = await api("POST", "/api/auth/login", { json: { email: intruder.email, password: intruder.password } });
     expect(res.status).toBe(200);
@@ -217,7 +207,7 @@ describe("/me and the linked customer", () => {
     expect(mine.body).toMatchObject({ user_id: intruder.id, customer_v2_id: null, customer: null });
     expect(JSON.stringify(mine.body)).not.toContain(victimCustomer.address!);
 
-    const warnings = logLines.slice(warningsBefore).filter((l) => l.includes("does not point back") && l.includes(intruder.id));
+    const warnings = captured.slice(warningsBefore).filter((l) => l.includes("does not point back") && l.includes(intruder.id));
     expect(warnings.length).toBeGreaterThanOrEqual(2); // login and /me
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: "warn", customer_v2_id: victimCustomer.id, customer_user_id: other.user.id });
   });

@@ -1,19 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  anyProduct,
-  call,
-  countByMarkers,
-  customerBody,
-  errorCode,
-  insertUser,
-  login,
-  post,
-  randomPhone,
-  staffToken,
-  subscriptionBody,
-  unique,
-  withDb,
-} from "./customers-support.ts";
+import { anyProduct, countByMarkers, createUser, withDb } from "./support/db.ts";
+import { customerBody, randomPhone, subscriptionBody, unique } from "./support/fixture.ts";
+import { call, errorCode, post, signIn, staffToken } from "./support/http.ts";
 
 let token: string;
 
@@ -115,7 +103,7 @@ describe("duplicate email → 409 email_taken", () => {
     expect(await countByMarkers({ phone })).toEqual({ customers: 0, users: 0, subscriptions: 0 });
 
     const legacyEmail = `Mixed.Case.${tag}@Gmail.com`;
-    await insertUser("customer", { email: legacyEmail });
+    await createUser({ role: "customer", email: legacyEmail });
     const legacy = await post("/api/phase0-v2/customers", customerBody({ email: legacyEmail.toLowerCase() }), token);
     expect(legacy.status).toBe(409);
     expect(await errorCode(legacy)).toBe("email_taken");
@@ -141,7 +129,7 @@ describe("linking an existing user through user_id", () => {
 
   it("links an unlinked customer-role user on both sides, without touching its password", async () => {
     for (const extra of [{}, { customer_v2_id: null }]) {
-      const user = await insertUser("customer", extra);
+      const user = await createUser({ role: "customer", ...extra });
       const before = await withDb((db) => db.collection("users").findOne({ id: user.id }));
       const res = await link(user.id);
       expect(res.status).toBe(201);
@@ -155,7 +143,7 @@ describe("linking an existing user through user_id", () => {
       expect(after!.password_hash).toBe(before!.password_hash);
       expect(after!.must_change_password).toBeUndefined();
 
-      const session = await login(user.email, user.password);
+      const session = await signIn(user);
       const me = (await (await call("/api/auth/me", { token: session.access_token })).json()) as { customer: { id: string } };
       expect(me.customer.id).toBe(json.customer.id);
     }
@@ -170,7 +158,7 @@ describe("linking an existing user through user_id", () => {
   });
 
   it("422 user_not_customer for a staff user, leaving it unlinked", async () => {
-    const staff = await insertUser("delivery_boy");
+    const staff = await createUser({ role: "delivery_boy" });
     const phone = randomPhone();
     const res = await link(staff.id, phone);
     expect(res.status).toBe(422);
@@ -194,7 +182,7 @@ describe("linking an existing user through user_id", () => {
     expect(user!.customer_v2_id).toBe(created.customer.id);
 
     // Half link left by the legacy system: the customer points at the user, not back.
-    const halfLinked = await insertUser("customer");
+    const halfLinked = await createUser({ role: "customer" });
     await withDb((db) =>
       db.collection("customers_v2").insertOne({ id: crypto.randomUUID(), name: `Half ${unique()}`, status: "active", user_id: halfLinked.id }),
     );
@@ -204,7 +192,7 @@ describe("linking an existing user through user_id", () => {
   });
 
   it("links a user to exactly one of 8 concurrent customers", async () => {
-    const user = await insertUser("customer");
+    const user = await createUser({ role: "customer" });
     const results = await Promise.all(Array.from({ length: 8 }, () => link(user.id)));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     const losers = results.filter((r) => r.status !== 201);
@@ -247,7 +235,7 @@ describe("a failure inside the transaction leaves nothing behind", () => {
   });
 
   it("a refused link on the with-subscription endpoint leaves nothing either", async () => {
-    const staff = await insertUser("supplier");
+    const staff = await createUser({ role: "supplier" });
     const phone = randomPhone();
     const res = await post(
       "/api/phase0-v2/customers-with-subscription",

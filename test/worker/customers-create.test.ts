@@ -1,17 +1,8 @@
 import bcrypt from "bcryptjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  anyProduct,
-  call,
-  customerBody,
-  login,
-  post,
-  randomPhone,
-  staffToken,
-  subscriptionBody,
-  withDb,
-  type TestUser,
-} from "./customers-support.ts";
+import { anyProduct, withDb, type TestUser } from "./support/db.ts";
+import { customerBody, randomPhone, subscriptionBody } from "./support/fixture.ts";
+import { call, post, signIn, staffToken } from "./support/http.ts";
 
 let admin: { user: TestUser; token: string };
 let marketing: { user: TestUser; token: string };
@@ -166,7 +157,7 @@ describe("full flow: create → login with the initial password → change passw
       initial_password: string;
     };
 
-    const first = await login(user.email, initial_password);
+    const first = await signIn({ email: user.email, password: initial_password });
     expect(first.user).toMatchObject({ id: user.id, role: "customer", customer_v2_id: customer.id, must_change_password: true });
 
     // Phone login works too, in another spelling of the same number.
@@ -189,7 +180,7 @@ describe("full flow: create → login with the initial password → change passw
     expect(meBody.customer_v2_id).toBe(customer.id);
     expect(meBody.customer).toMatchObject({ id: customer.id, name: body.name, user_id: user.id });
 
-    const again = await login(user.email, newPassword);
+    const again = await signIn({ email: user.email, password: newPassword });
     expect(again.user.must_change_password).toBe(false);
     expect((await post("/api/auth/login", { email: user.email, password: initial_password })).status).toBe(401);
   });

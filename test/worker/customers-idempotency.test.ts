@@ -1,17 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  anyProduct,
-  countByMarkers,
-  customerBody,
-  errorCode,
-  post,
-  randomPhone,
-  staffToken,
-  subscriptionBody,
-  unique,
-  withDb,
-  type TestUser,
-} from "./customers-support.ts";
+import { anyProduct, countByMarkers, withDb, type TestUser } from "./support/db.ts";
+import { customerBody, randomPhone, subscriptionBody, unique } from "./support/fixture.ts";
+import { errorCode, post, staffToken } from "./support/http.ts";
 
 const CUSTOMERS = "/api/phase0-v2/customers";
 const WITH_SUBSCRIPTION = "/api/phase0-v2/customers-with-subscription";

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { anyProduct, call, customerBody, post, staffToken, subscriptionBody, withDb } from "./customers-support.ts";
+import { anyProduct, withDb } from "./support/db.ts";
+import { customerBody, subscriptionBody } from "./support/fixture.ts";
+import { call, post, staffToken } from "./support/http.ts";
 
 let token: string;
 let productId: string;

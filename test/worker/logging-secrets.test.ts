@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { UserDoc } from "../../src/db/collections.ts";
-import { createUser, sha256Hex, withDb } from "./auth-helpers.ts";
-import { captureConsole, output, parsedLines, requestLines, send } from "./logging-support.ts";
+import { createUser, sha256Hex, withDb } from "./support/db.ts";
+import { call } from "./support/http.ts";
+import { captureConsole, output, parsedLines, requestLines } from "./support/logs.ts";
 
 const DEBUG = { LOG_LEVEL: "debug" };
 const BCRYPT = /\$2[aby]\$/;
 
-captureConsole();
+captureConsole({ perTest: true });
 
 async function storedSecrets(id: string): Promise<string[]> {
   const doc = await withDb((db) => db.collection<UserDoc>("users").findOne({ id }));
@@ -26,24 +27,21 @@ describe("logs never contain passwords, hashes or tokens", () => {
     const wrong = `wrong-${crypto.randomUUID()}`;
     const fresh = `fresh-${crypto.randomUUID()}`;
 
-    const ok = await send("/api/auth/login", { method: "POST", json: { email: bcryptUser.email, password: bcryptUser.password } }, DEBUG);
+    const ok = await call("/api/auth/login", { method: "POST", json: { email: bcryptUser.email, password: bcryptUser.password }, bindings: DEBUG });
     expect(ok.status).toBe(200);
     const { access_token } = (await ok.json()) as { access_token: string };
-    expect((await send("/api/auth/login", { method: "POST", json: { email: bcryptUser.email, password: wrong } }, DEBUG)).status).toBe(401);
-    expect((await send("/api/auth/login", { method: "POST", json: { email: legacyUser.email, password: legacyUser.password } }, DEBUG)).status).toBe(200);
-    const changed = await send(
-      "/api/auth/change-password",
-      {
-        method: "POST",
-        headers: { Authorization: `Bearer ${access_token}` },
-        json: { current_password: bcryptUser.password, new_password: fresh },
-      },
-      DEBUG,
-    );
+    expect((await call("/api/auth/login", { method: "POST", json: { email: bcryptUser.email, password: wrong }, bindings: DEBUG })).status).toBe(401);
+    expect((await call("/api/auth/login", { method: "POST", json: { email: legacyUser.email, password: legacyUser.password }, bindings: DEBUG })).status).toBe(200);
+    const changed = await call("/api/auth/change-password", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${access_token}` },
+      json: { current_password: bcryptUser.password, new_password: fresh },
+      bindings: DEBUG,
+    });
     expect(changed.status).toBe(200);
     const { access_token: freshToken } = (await changed.json()) as { access_token: string };
     // Invalid input that carries a password: the 422 must not echo it into the logs either.
-    expect((await send("/api/auth/login", { method: "POST", json: { email: 42, password: bcryptUser.password } }, DEBUG)).status).toBe(422);
+    expect((await call("/api/auth/login", { method: "POST", json: { email: 42, password: bcryptUser.password }, bindings: DEBUG })).status).toBe(422);
 
     // The lines were written and are structured: otherwise the absence checks prove nothing.
     const lines = parsedLines();
@@ -68,11 +66,11 @@ describe("logs never contain passwords, hashes or tokens", () => {
 
   it("logs a database failure with its request id, without the credentials of MONGODB_URI", async () => {
     const user = await createUser({ role: "admin" });
-    const res = await send(
-      "/api/auth/login",
-      { method: "POST", json: { email: user.email, password: user.password } },
-      { ...DEBUG, MONGODB_URI: "mongodb://dbadmin:db-pw-7f3a9c@127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
-    );
+    const res = await call("/api/auth/login", {
+      method: "POST",
+      json: { email: user.email, password: user.password },
+      bindings: { ...DEBUG, MONGODB_URI: "mongodb://dbadmin:db-pw-7f3a9c@127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
+    });
     expect(res.status).toBe(503);
     const body = await res.text();
     const id = res.headers.get("x-request-id");

@@ -1,0 +1,88 @@
+// Direct driver access to the shared test database, for setup and assertions: a short-lived
+// client, test users inserted as the legacy system or onboarding would have, fixture lookups.
+import { MongoClient, type Db } from "mongodb";
+import type { Role, UserDoc } from "../../../src/db/collections.ts";
+import { hashPassword } from "../../../src/services/auth/passwords.ts";
+import { bindings, unique } from "./fixture.ts";
+import { registerSecret } from "./secrets.ts";
+
+/** A short-lived client of the shared test database (one per call, always closed: workerd forbids reusing I/O across tests). */
+export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const client = await new MongoClient(bindings.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, maxPoolSize: 2 }).connect();
+  try {
+    return await fn(client.db(bindings.DB_NAME));
+  } finally {
+    await client.close();
+  }
+}
+
+export async function sha256Hex(plain: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(plain));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  phone: string | null;
+  role: Role;
+  name: string;
+}
+
+/**
+ * Inserts a user directly (as the legacy system or onboarding would have): role customer,
+ * active, a random email and password unless `fields` say otherwise. The hash uses bcrypt
+ * cost 4 to keep the suite fast (verification cost does not change the code path), or one of
+ * the legacy SHA-256 forms. The password becomes a secret no response or log line may hold.
+ */
+export async function createUser(
+  fields: Partial<UserDoc> & { plaintext?: string; hashKind?: "bcrypt" | "sha256_password_hash" | "sha256_password_field" } = {},
+): Promise<TestUser> {
+  const { plaintext, hashKind = "bcrypt", ...rest } = fields;
+  const password = plaintext ?? `pw-${crypto.randomUUID()}`;
+  registerSecret(password);
+  const credential: Partial<UserDoc> =
+    hashKind === "bcrypt"
+      ? { password_hash: await hashPassword(password, 4) }
+      : hashKind === "sha256_password_hash"
+        ? { password_hash: await sha256Hex(password) }
+        : { password: await sha256Hex(password) };
+  const role = rest.role ?? "customer";
+  const doc: UserDoc = {
+    id: crypto.randomUUID(),
+    email: `${role}-${crypto.randomUUID()}@test.earlybird.local`,
+    name: `Test ${role} ${unique()}`,
+    role,
+    is_active: true,
+    ...credential,
+    ...rest,
+  };
+  await withDb((db) => db.collection<UserDoc>("users").insertOne(doc));
+  return { id: doc.id, email: doc.email, password, phone: doc.phone ?? null, role: doc.role, name: doc.name ?? "" };
+}
+
+/** A product of the legacy fixture. */
+export async function anyProduct(): Promise<{ id: string; default_price: number }> {
+  const product = await withDb((db) => db.collection("products").findOne({}, { sort: { id: 1 } }));
+  if (!product) throw new Error("fixture has no products");
+  return { id: product.id as string, default_price: product.default_price as number };
+}
+
+/** Counts documents of this test's markers in the three onboarding collections. */
+export async function countByMarkers(markers: { phone?: string; email?: string; customerName?: string }): Promise<{
+  customers: number;
+  users: number;
+  subscriptions: number;
+}> {
+  return withDb(async (db) => {
+    const customerFilter = markers.customerName ? { name: markers.customerName } : { phone_normalized: markers.phone };
+    const customerIds = (await db.collection("customers_v2").find(customerFilter).toArray()).map((c) => c.id as string);
+    const userFilter = markers.email ? { email: markers.email } : { phone: markers.phone };
+    return {
+      customers: customerIds.length,
+      users: await db.collection("users").countDocuments(userFilter),
+      subscriptions: await db.collection("subscriptions_v2").countDocuments({ customer_id: { $in: customerIds } }),
+    };
+  });
+}

@@ -1,0 +1,66 @@
+// The console lines the Worker writes while it answers (it shares the test isolate), parsed,
+// and scanned for secrets.
+import { afterEach, beforeAll, beforeEach, expect, vi } from "vitest";
+import { findSecret } from "./secrets.ts";
+
+export interface LogLine {
+  level: string;
+  time: string;
+  msg: string;
+  request_id?: string;
+  [field: string]: unknown;
+}
+
+/** Raw console output of the Worker: since the file started, or with `perTest` since the current test started. */
+export const captured: string[] = [];
+
+/**
+ * Captures console output into `captured`; call at the top level of a test file. By default
+ * for the whole file, still printing every line; with `perTest`, emptied before each test,
+ * printing nothing, the spies restored after each test.
+ */
+export function captureConsole(options: { perTest?: boolean } = {}): void {
+  const spy = (echo: boolean) => {
+    for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+      const original = console[method].bind(console);
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        captured.push(args.map(String).join(" "));
+        if (echo) original(...args);
+      });
+    }
+  };
+  if (!options.perTest) {
+    beforeAll(() => spy(true));
+    return;
+  }
+  beforeEach(() => {
+    captured.length = 0;
+    spy(false);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+}
+
+export function output(): string {
+  return captured.join("\n");
+}
+
+/** Every captured line, parsed; a line that is not one JSON object fails the test. */
+export function parsedLines(): LogLine[] {
+  return captured.map((line) => {
+    const parsed = JSON.parse(line) as LogLine;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error(`not a JSON object: ${line}`);
+    return parsed;
+  });
+}
+
+export function requestLines(): LogLine[] {
+  return parsedLines().filter((line) => line.msg === "request");
+}
+
+/** No captured line holds a hash or a known plaintext password. */
+export function expectNoSecretsInLogs(): void {
+  const leaks = captured.map(findSecret).filter(Boolean);
+  expect(leaks).toEqual([]);
+}
