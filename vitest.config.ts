@@ -2,12 +2,14 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleDriverForTests } from "./scripts/lib/bundle-driver.ts";
 import { TEST_JWT_SECRET } from "./test/support/constants.ts";
+import { SummaryReporter } from "./test/support/summary-reporter.ts";
 
 const root = import.meta.dirname;
 const driverBundle = await bundleDriverForTests(root);
 
 export default defineConfig({
   test: {
+    reporters: ["default", new SummaryReporter()],
     projects: [
       {
         test: {
