@@ -2,6 +2,7 @@
 // case, deterministically from a seed, for rehearsing migration 002 and for its tests.
 //   MONGODB_URI=… DB_NAME=… npm exec -- node scripts/generate-legacy-data.ts --customers 20000 [--seed 1] [--drop]
 import { ObjectId, type Db, type Document } from "mongodb";
+import { customerLoginEmail } from "../src/db/collections.ts";
 import type { Reason } from "./migrate/link-plan.ts";
 
 export interface GeneratedData {
@@ -97,7 +98,7 @@ export function generateLegacyData(options: { customers: number; seed?: number }
     [25, () => { const c = customer("phone"); user({ phone: spell(c.phone) }); }],
     [15, () => {
       const c = customer("email_pattern");
-      const email = `customer-${c.id}@earlybird.local`;
+      const email = customerLoginEmail(c.id);
       user({ email: pick([email, email.toUpperCase(), `Customer-${c.id}@EarlyBird.local`]), phone: random() < 0.5 ? spell(c.phone) : newPhone() });
     }],
     [10, () => { const u = user(); const c = customer("already_linked", { user_id: u.id }); u.customer_v2_id = c.id; }],

@@ -1,6 +1,7 @@
 // The user ⇄ customers_v2 back-fill decisions (SPEC §5 and the legacy fixture README,
 // "Backfill rules"), as a pure function over a snapshot of both collections. Migration 002
 // reads the snapshot, calls planLinks() and writes what it returns.
+import { customerLoginEmail } from "../../src/db/collections.ts";
 import { normalizePhone } from "../../src/lib/phone.ts";
 
 export const LINK_REASONS = ["email_pattern", "phone", "repair_half_link"] as const;
@@ -54,8 +55,9 @@ const isUnset = (v: unknown): boolean => v === undefined || v === null;
 const prior = (v: unknown): PriorValue => (v === undefined ? "absent" : "null");
 const asRef = (v: unknown): string => (typeof v === "string" ? v : String(v));
 
+/** The pattern email of a customer, lowercased as eligible users' emails are for matching. */
 export function emailPatternFor(customerId: string): string {
-  return `customer-${customerId.toLowerCase()}@earlybird.local`;
+  return customerLoginEmail(customerId).toLowerCase();
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -9,6 +9,14 @@ export const COLLECTIONS = {
   idempotencyKeys: "idempotency_keys",
 } as const;
 
+/**
+ * The login email of a user created with its customer (`customer-{customers_v2.id}@earlybird.local`);
+ * the link back-fill also recognises legacy users by it.
+ */
+export function customerLoginEmail(customerId: string): string {
+  return `customer-${customerId}@earlybird.local`;
+}
+
 export const ROLES = ["customer", "delivery_boy", "supplier", "marketing_staff", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 export const STAFF_ROLES = ["delivery_boy", "supplier", "marketing_staff", "admin"] as const satisfies readonly Role[];

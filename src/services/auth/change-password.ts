@@ -3,7 +3,7 @@ import type { AppConfig } from "../../config.ts";
 import { findUserCredentials, replacePassword, type PublicCustomer, type PublicUser } from "../../db/users.ts";
 import { ApiError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { authUserView, type LoginResult } from "./login.ts";
+import { authUserView, invalidCredentials, type LoginResult } from "./login.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import { invalidToken, issueAccessToken } from "./tokens.ts";
 
@@ -30,7 +30,7 @@ export async function changePassword(
   const check = await verifyPassword(input.current_password, stored);
   if (!check.ok || !check.stored) {
     logger.info("password change refused: wrong current password", { user_id: user.id });
-    throw new ApiError(401, "invalid_credentials", "The current password is incorrect.");
+    throw invalidCredentials("The current password is incorrect.");
   }
   const version = stored.token_version ?? 0;
   const newHash = await hashPassword(input.new_password, config.bcryptCost);

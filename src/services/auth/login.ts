@@ -33,8 +33,8 @@ export interface LoginResult extends AccessToken {
   user: AuthUserView;
 }
 
-export function invalidCredentials(): ApiError {
-  return new ApiError(401, "invalid_credentials", "The email/phone or password is incorrect.");
+export function invalidCredentials(message = "The email/phone or password is incorrect."): ApiError {
+  return new ApiError(401, "invalid_credentials", message);
 }
 
 /**

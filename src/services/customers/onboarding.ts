@@ -1,6 +1,6 @@
 import type { ClientSession, Db } from "mongodb";
 import { withTransaction } from "../../db/client.ts";
-import type { CustomerDoc, Role, SubscriptionDoc, UserDoc } from "../../db/collections.ts";
+import { customerLoginEmail, type CustomerDoc, type Role, type SubscriptionDoc, type UserDoc } from "../../db/collections.ts";
 import {
   emailExists,
   findCustomerIdsByPhone,
@@ -40,10 +40,6 @@ export interface OnboardingDeps {
 export type CommitHook = (session: ClientSession, response: OnboardingResponse) => Promise<void>;
 
 const MARKETING_ROLES: readonly Role[] = ["marketing_staff", "admin"];
-
-export function defaultCustomerEmail(customerId: string): string {
-  return `customer-${customerId}@earlybird.local`;
-}
 
 function buildCustomer(input: CustomerInput, caller: Caller, id: string, now: Date): CustomerDoc {
   const { email: _email, user_id: userId, phone, ...fields } = input;
@@ -122,7 +118,7 @@ export async function onboardCustomer(
     initialPassword = generatePassword();
     newUser = {
       id: crypto.randomUUID(),
-      email: input.email ?? defaultCustomerEmail(customerId),
+      email: input.email ?? customerLoginEmail(customerId),
       name: input.name,
       role: "customer",
       phone: input.phone,
