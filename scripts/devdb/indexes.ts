@@ -151,12 +151,12 @@ export class Index {
   }
 
   /** The first key of `keys` already held by a document other than `id`, if any. */
-  conflict(id: string, keys: string[], ignore?: (otherId: string) => boolean): string | undefined {
+  conflict(id: string, keys: string[]): string | undefined {
     if (!this.unique) return undefined;
     for (const k of keys) {
       const held = this.entries.get(k);
       if (held === undefined || held === id) continue;
-      for (const other of this.lookup(k)) if (other !== id && !(ignore?.(other) ?? false)) return k;
+      for (const other of this.lookup(k)) if (other !== id) return k;
     }
     return undefined;
   }
@@ -217,7 +217,7 @@ const allowedOptions = new Set([
 ]);
 
 /** Validates a createIndexes entry and returns the spec as listIndexes reports it. */
-export function normaliseIndexSpec(raw: Doc, defaultCollation?: Doc): Doc {
+export function normaliseIndexSpec(raw: Doc): Doc {
   if (!isPlainObject(raw.key) || Object.keys(raw.key).length === 0) {
     throw new CommandError(67, "The 'key' field is a required property of an index specification");
   }
@@ -234,7 +234,7 @@ export function normaliseIndexSpec(raw: Doc, defaultCollation?: Doc): Doc {
     if (!isPlainObject(raw.partialFilterExpression)) throw new CommandError(2, "partialFilterExpression must be an object");
     spec.partialFilterExpression = raw.partialFilterExpression;
   }
-  const collation = raw.collation !== undefined ? normaliseCollation(raw.collation) : defaultCollation;
+  const collation = normaliseCollation(raw.collation);
   if (collation !== undefined) spec.collation = collation;
   if (raw.expireAfterSeconds !== undefined) spec.expireAfterSeconds = raw.expireAfterSeconds;
   if (raw.hidden === true) spec.hidden = true;

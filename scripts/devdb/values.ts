@@ -120,11 +120,6 @@ export function pathValues(doc: unknown, path: string): unknown[] {
   return out;
 }
 
-/** True when the dotted path exists in the document (for sparse indexes). */
-export function hasPath(doc: unknown, path: string): boolean {
-  return pathValues(doc, path).some((v) => v !== undefined);
-}
-
 export function setPath(doc: Doc, path: string, value: unknown): void {
   const parts = path.split(".");
   let cur: Doc = doc;
