@@ -6,7 +6,7 @@ import { Cursors, positiveInt } from "./cursors.ts";
 import { CommandError, errorReply, toCommandError, writeConflict } from "./errors.ts";
 import { normaliseIndexSpec } from "./indexes.ts";
 import { applyUpdate, compileFilter, isOperatorUpdate, type Match, matchDocs, project, shape, type UpdateSpec, upsertDocument, withId } from "./query.ts";
-import { type Collection, Store, type Write, idKey } from "./store.ts";
+import { type Collection, Store, type Write } from "./store.ts";
 import { LockedError, OpContext, Sessions, TRANSACTION_LIFETIME_MS, type Session, type Txn } from "./transactions.ts";
 import { type Doc, clone, isPlainObject, keyOf, pathValues, setPath } from "./values.ts";
 
@@ -98,7 +98,7 @@ function isTransient(e: CommandError): boolean {
 function duplicateId(c: Collection, doc: Doc): CommandError {
   const index = c.indexes.get("_id_");
   if (index === undefined) throw new Error("missing _id index");
-  return index.duplicateKeyError(c.ns, doc, idKey(doc._id));
+  return index.duplicateKeyError(c.ns, doc, keyOf(doc._id));
 }
 
 function checkDocument(doc: unknown): asserts doc is Doc {
@@ -112,7 +112,7 @@ function checkDocument(doc: unknown): asserts doc is Doc {
 function insertOne(x: Ctx, c: Collection, raw: unknown): Doc {
   checkDocument(raw);
   const doc = withId(raw);
-  const id = idKey(doc._id);
+  const id = keyOf(doc._id);
   if (x.op.get(c, id) !== undefined) throw duplicateId(c, doc);
   x.op.write([{ coll: c, id, doc }]);
   return doc;
@@ -282,10 +282,6 @@ function helloReply(x: Ctx, legacyName: boolean): Doc {
   };
 }
 
-function listIndexesOf(c: Collection): Doc[] {
-  return c.indexSpecs();
-}
-
 const handlers: Record<string, Handler> = {
   hello: (x) => helloReply(x, false),
   isMaster: (x) => helloReply(x, true),
@@ -448,7 +444,7 @@ const handlers: Record<string, Handler> = {
   listIndexes: (x) => {
     const c = existing(x);
     if (c === undefined) throw new CommandError(26, `ns does not exist: ${x.db}.${collName(x)}`);
-    return { cursor: x.state.cursors.first(`${c.ns}`, listIndexesOf(c), positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize")), ok: 1 };
+    return { cursor: x.state.cursors.first(`${c.ns}`, c.indexSpecs(), positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize")), ok: 1 };
   },
   dropIndexes: (x) => {
     const c = existing(x);

@@ -3,8 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BSON } from "bson";
-import { type JournalRecord, type Store, idKey } from "./store.ts";
-import type { Doc } from "./values.ts";
+import type { JournalRecord, Store } from "./store.ts";
+import { type Doc, keyOf } from "./values.ts";
 
 const SNAPSHOT = "snapshot.bson";
 const JOURNAL = "journal.bson";
@@ -81,7 +81,7 @@ function replay(store: Store, rec: Doc): void {
       c.indexes.delete(r.name);
       break;
     case "put":
-      c.put(idKey(r.doc._id), r.doc);
+      c.put(keyOf(r.doc._id), r.doc);
       break;
     case "del":
       c.put(r.id, undefined);

@@ -3,7 +3,7 @@
 import { UUID } from "bson";
 import { CommandError } from "./errors.ts";
 import { Index, normaliseIndexSpec, sameIndexOptions, sameKey } from "./indexes.ts";
-import { type Doc, keyOf } from "./values.ts";
+import type { Doc } from "./values.ts";
 
 export interface HistoryEntry {
   ts: number;
@@ -107,17 +107,17 @@ export class Collection {
       if (!sameKey(byName.spec, spec)) {
         throw new CommandError(
           86,
-          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${describe(spec)}, existing index: ${describe(byName.spec)}`,
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`,
         );
       }
-      throw new CommandError(85, `An equivalent index already exists with the same name but different options. Requested index: ${describe(spec)}, existing index: ${describe(byName.spec)}`);
+      throw new CommandError(85, `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`);
     }
     for (const other of this.indexes.values()) {
       if (!sameKey(other.spec, spec)) continue;
       if (sameIndexOptions(other.spec, spec)) {
         throw new CommandError(85, `Index already exists with a different name: ${other.name}`);
       }
-      throw new CommandError(85, `An equivalent index already exists with a different name and options. Requested index: ${describe(spec)}, existing index: ${describe(other.spec)}`);
+      throw new CommandError(85, `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(other.spec)}`);
     }
     const index = new Index(spec);
     for (const [id, doc] of this.docs) {
@@ -132,10 +132,6 @@ export class Collection {
     this.indexes.set(name, index);
     return index;
   }
-}
-
-function describe(spec: Doc): string {
-  return JSON.stringify(spec);
 }
 
 function sameKeys(a: string[], b: string[]): boolean {
@@ -263,10 +259,6 @@ export class Store {
       }
     }
   }
-}
-
-export function idKey(id: unknown): string {
-  return keyOf(id);
 }
 
 function validateNames(db: string, name: string): void {
