@@ -5,15 +5,15 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
 import { startServer, type RunningServer } from "./devdb/server.ts";
-import { DEV_VARS_FILE, isLoopbackUri, PROJECT_ROOT, scriptConfig } from "./lib/settings.ts";
+import { probePort } from "./lib/ports.ts";
+import { DEV_VARS_FILE, isLoopbackUri, PROJECT_ROOT, redactUri, scriptConfig } from "./lib/settings.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";
-import { redactUri, runMigrations } from "./migrate/runner.ts";
-import { createStaffUser } from "./user-create.ts";
+import { runMigrations } from "./migrate/runner.ts";
+import { createStaffUser, UserCreateError } from "./user-create.ts";
 
 export const DEV_ADMIN_EMAIL = "admin@earlybird.local";
 const READY_TIMEOUT_MS = 90_000;
@@ -76,12 +76,8 @@ const shown = (path: string) => {
 };
 
 async function assertPortFree(port: number, what: string, hint: string): Promise<void> {
-  await new Promise<void>((ok, fail) => {
-    const probe = createServer();
-    probe.once("error", (err: NodeJS.ErrnoException) =>
-      fail(err.code === "EADDRINUSE" ? new DevError(`port ${port} (${what}) is already in use — ${hint}`) : err),
-    );
-    probe.listen(port, "127.0.0.1", () => probe.close(() => ok()));
+  await probePort(port).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === "EADDRINUSE" ? new DevError(`port ${port} (${what}) is already in use — ${hint}`) : err;
   });
 }
 
@@ -124,13 +120,14 @@ async function ensureDevAdmin(uri: string, dbName: string, bcryptCost: number): 
   const client = await new MongoClient(uri, { appName: "earlybird-dev" }).connect();
   try {
     const db = client.db(dbName);
-    if (await db.collection("users").findOne({ email: DEV_ADMIN_EMAIL }, { projection: { _id: 1 } })) {
+    try {
+      const { generatedPassword } = await createStaffUser(db, { email: DEV_ADMIN_EMAIL, role: "admin", name: "Dev Admin" }, bcryptCost);
+      say(`Dev admin created: ${DEV_ADMIN_EMAIL}`);
+      say(`Password (shown only now): ${generatedPassword}`);
+    } catch (err) {
+      if (!(err instanceof UserCreateError && err.exitCode === 2)) throw err; // 2: the email exists already
       say(`Dev admin: ${DEV_ADMIN_EMAIL} (password printed on the first run; make another admin with npm run user:create)`);
-      return;
     }
-    const { generatedPassword } = await createStaffUser(db, { email: DEV_ADMIN_EMAIL, role: "admin", name: "Dev Admin" }, bcryptCost);
-    say(`Dev admin created: ${DEV_ADMIN_EMAIL}`);
-    say(`Password (shown only now): ${generatedPassword}`);
   } finally {
     await client.close();
   }

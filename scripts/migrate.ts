@@ -3,9 +3,11 @@
 // (lock held, checksum mismatch, conflicts or unique violations, not confirmed).
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI } from "../src/config.ts";
+import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI, loadConfig } from "../src/config.ts";
+import type { Bindings } from "../src/env.ts";
+import { redactUri } from "./lib/settings.ts";
 import { formatReport } from "./migrate/format.ts";
-import { redactUri, runMigrations, stderrLogger, type Command } from "./migrate/runner.ts";
+import { runMigrations, stderrLogger, type Command } from "./migrate/runner.ts";
 
 const USAGE = `usage: npm run migrate -- <status|up|down> [options]
 
@@ -81,8 +83,8 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const uri = process.env.MONGODB_URI?.trim() || DEFAULT_MONGODB_URI;
-  const dbName = process.env.DB_NAME?.trim() || DEFAULT_DB_NAME;
+  // The environment only: ops point the runner at a database explicitly, never via .dev.vars.
+  const { mongodbUri: uri, dbName } = loadConfig(process.env as Bindings);
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const abort = new AbortController();
   process.on("SIGINT", () => {

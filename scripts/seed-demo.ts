@@ -10,8 +10,7 @@ import { loadConfig } from "../src/config.ts";
 import { productsCollection, usersCollection, type ProductDoc } from "../src/db/collections.ts";
 import type { Bindings } from "../src/env.ts";
 import { issueAccessToken } from "../src/services/auth/tokens.ts";
-import { isLoopbackUri, scriptConfig } from "./lib/settings.ts";
-import { redactUri } from "./migrate/runner.ts";
+import { isLoopbackUri, redactUri, scriptConfig } from "./lib/settings.ts";
 import { createStaffUser, UserCreateError } from "./user-create.ts";
 
 const PRODUCTS: Omit<ProductDoc, "_id" | "id">[] = [

@@ -4,11 +4,11 @@ import { MongoClient, type Db } from "mongodb";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { STAFF_ROLES, usersCollection, type UserDoc } from "../src/db/collections.ts";
-import { findUsersByEmail } from "../src/db/users.ts";
+import { isDuplicateKey } from "../src/db/client.ts";
+import { emailExists } from "../src/db/customers.ts";
 import { normalizePhone } from "../src/lib/phone.ts";
 import { generatePassword, hashPassword, validateNewPassword } from "../src/services/auth/passwords.ts";
-import { scriptConfig } from "./lib/settings.ts";
-import { redactUri } from "./migrate/runner.ts";
+import { redactUri, scriptConfig } from "./lib/settings.ts";
 
 const USAGE = `usage: npm run user:create -- --email E --role R [--name N] [--phone P] [--password-stdin] [--json]
 
@@ -90,7 +90,7 @@ function emailTaken(email: string): UserCreateError {
  */
 export async function createStaffUser(db: Db, input: StaffUserInput, bcryptCost: number): Promise<CreatedStaffUser> {
   const { password, ...valid } = validateStaffUser(input);
-  if ((await findUsersByEmail(db, valid.email)).length > 0) throw emailTaken(valid.email);
+  if (await emailExists(db, valid.email)) throw emailTaken(valid.email);
   const generatedPassword = password === undefined ? generatePassword() : null;
   const now = new Date();
   const doc: UserDoc = {
@@ -108,7 +108,7 @@ export async function createStaffUser(db: Db, input: StaffUserInput, bcryptCost:
     await usersCollection(db).insertOne(doc);
   } catch (err) {
     // The unique case-insensitive email index (migration 001) closes the race with a concurrent create.
-    if ((err as { code?: unknown }).code === 11000) throw emailTaken(valid.email);
+    if (isDuplicateKey(err)) throw emailTaken(valid.email);
     throw err;
   }
   return { user: { id: doc.id, email: doc.email, name: doc.name, role: doc.role, phone: doc.phone }, generatedPassword };

@@ -24,6 +24,10 @@ export function scriptConfig(root: string = PROJECT_ROOT, env: Record<string, st
   return loadConfig(merged as Bindings);
 }
 
+/** The URI with any password hidden, for messages. */
+export function redactUri(uri: string): string {
+  return uri.replace(/^([a-z+]+:\/\/[^:/@]+):[^@/]*@/i, "$1:***@");
+}
 
 /** Every host of a mongodb:// URI is on this machine (never true for mongodb+srv://). */
 export function isLoopbackUri(uri: string): boolean {

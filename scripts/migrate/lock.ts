@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Collection, Db } from "mongodb";
+import { isDuplicateKey } from "../../src/db/client.ts";
 import { RefusedError } from "./types.ts";
 
 export const LOCK_COLLECTION = "migrations_lock";
@@ -18,10 +19,6 @@ export interface LockDoc {
 
 export function newOwnerId(): string {
   return `${hostname()}:pid-${process.pid}:${randomBytes(3).toString("hex")}`;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
 /**

@@ -3,6 +3,7 @@ import { readChangelog, recordApplied, removeApplied, type ChangelogEntry } from
 import { DEFAULT_LEASE_MS, LOCK_COLLECTION, LeaseLock, newOwnerId, readLock } from "./lock.ts";
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, type MigrationFile } from "./loader.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
+import { redactUri } from "../lib/settings.ts";
 import { RefusedError, UsageError, type MigrationContext, type MigrationLogger, type MigrationSummary } from "./types.ts";
 
 export type Command = "up" | "down" | "status";
@@ -77,11 +78,6 @@ export const stderrLogger: MigrationLogger = {
   error: (m) => process.stderr.write(`error: ${m}\n`),
 };
 const silentLogger: MigrationLogger = { info: () => {}, warn: () => {}, error: () => {} };
-
-/** The URI with any password hidden, for messages. */
-export function redactUri(uri: string): string {
-  return uri.replace(/^([a-z+]+:\/\/[^:/@]+):[^@/]*@/i, "$1:***@");
-}
 
 class Aborted extends Error {}
 

@@ -48,6 +48,11 @@ export function lazyDb(config: AppConfig): LazyDb {
   };
 }
 
+/** A MongoDB duplicate-key error (E11000); `keyPattern` names the unique index's fields. */
+export function isDuplicateKey(err: unknown): err is { code: 11000; keyPattern?: Record<string, unknown> } {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
 /** Errors meaning "the database could not be reached", which the API reports as 503. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -1,4 +1,5 @@
 import type { ClientSession, Collection, Db } from "mongodb";
+import { isDuplicateKey } from "./client.ts";
 import { COLLECTIONS } from "./collections.ts";
 
 /**
@@ -35,10 +36,6 @@ export type ClaimResult = { kind: "claimed"; leaseId: string } | { kind: "existi
 
 function idempotencyCollection(db: Db): Collection<IdempotencyDoc> {
   return db.collection<IdempotencyDoc>(COLLECTIONS.idempotencyKeys);
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
 /**

@@ -1,18 +1,9 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { isDatabaseUnavailable } from "../db/client.ts";
+import { isDatabaseUnavailable, isDuplicateKey } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, errorBody, STATUS_CODES } from "../lib/errors.ts";
-
-interface MongoDuplicateKey {
-  code: number;
-  keyPattern?: Record<string, unknown>;
-}
-
-function isDuplicateKey(err: unknown): err is MongoDuplicateKey {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
-}
 
 /** A unique index names the resource that already exists; the index itself stays private. */
 function duplicateKeyCode(keyPattern: Record<string, unknown> | undefined): string {
