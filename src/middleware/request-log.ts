@@ -30,7 +30,7 @@ function userIdOf(c: Context<AppEnv>): string | undefined {
  */
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
-  // Hono hands only Error instances to onError; anything else escapes and the runtime answers 500.
+  // A non-Error throw passes this layer unhandled; request-context turns it into the 500 envelope.
   let escaped = false;
   try {
     await next();
