@@ -32,13 +32,9 @@ function cmp(a: Comparable, b: Comparable): number {
 
 type Predicate = (doc: Doc) => boolean;
 
-/** Values a top-level field offers to a query: an array's elements, else the value itself. */
-function topValues(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [v];
-}
-
 function fieldPredicate(field: string, cond: unknown): Predicate | null {
-  const values = field.includes(".") ? (d: Doc) => pathValues(d, field) : (d: Doc) => topValues(d[field]);
+  // An empty array yields [undefined], which every condition below ignores (as it does a missing field).
+  const values = (d: Doc) => pathValues(d, field);
   if (isScalar(cond)) {
     const k = keyOf(cond);
     return (d) => values(d).some((v) => v !== undefined && keyOf(v) === k);

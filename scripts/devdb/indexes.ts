@@ -105,7 +105,7 @@ export class Index {
 
   /** Keys with the document's values for them (for error messages). */
   private entriesOf(doc: Doc): IndexKey[] {
-    const perField = this.fields.map((f) => (f.includes(".") ? pathValues(doc, f) : topLevelValues(doc[f])));
+    const perField = this.fields.map((f) => pathValues(doc, f));
     if (this.sparse && perField.every((vals) => vals.every((v) => v === undefined))) return [];
     if (this.partial !== null && !this.partial.test(doc)) return [];
     let tuples: unknown[][] = [[]];
@@ -173,11 +173,6 @@ export class Index {
       { keyPattern: this.spec.key, keyValue },
     );
   }
-}
-
-function topLevelValues(v: unknown): unknown[] {
-  if (!Array.isArray(v)) return [v];
-  return v.length === 0 ? [undefined] : v;
 }
 
 function dedupe(vals: unknown[]): unknown[] {

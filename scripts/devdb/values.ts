@@ -82,11 +82,22 @@ export function clone<T>(v: T): T {
   return v;
 }
 
+/** Whether a path descends into `v` by field name (documents, not arrays, dates or BSON values). */
+function hasFields(v: unknown): v is Doc {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && bsonType(v) === undefined && !(v instanceof Date);
+}
+
 /**
  * Values reached by a dotted path the way a multikey index sees them: arrays along the way and at
- * the end are expanded, a missing field yields `undefined`.
+ * the end are expanded, a missing field yields `undefined`. The result may be the document's own
+ * array; callers must not modify it.
  */
 export function pathValues(doc: unknown, path: string): unknown[] {
+  if (!path.includes(".") && hasFields(doc)) {
+    const v = doc[path];
+    if (!Array.isArray(v)) return [v];
+    return v.length === 0 ? [undefined] : v;
+  }
   const parts = path.split(".");
   const out: unknown[] = [];
   const walk = (v: unknown, i: number): void => {
@@ -110,8 +121,8 @@ export function pathValues(doc: unknown, path: string): unknown[] {
       for (const e of v) walk(e, i);
       return;
     }
-    if (v !== null && typeof v === "object" && bsonType(v) === undefined && !(v instanceof Date)) {
-      walk((v as Doc)[p], i + 1);
+    if (hasFields(v)) {
+      walk(v[p], i + 1);
       return;
     }
     out.push(undefined);
