@@ -3,7 +3,7 @@
 import { UUID } from "bson";
 import { CommandError } from "./errors.ts";
 import { Index, normaliseIndexSpec, sameIndexOptions, sameKey } from "./indexes.ts";
-import type { Doc } from "./values.ts";
+import { type Doc, getOrCreate } from "./values.ts";
 
 export interface HistoryEntry {
   ts: number;
@@ -158,13 +158,8 @@ export class Store {
     const existing = this.collection(db, name);
     if (existing !== undefined) return existing;
     validateNames(db, name);
-    let colls = this.dbs.get(db);
-    if (colls === undefined) {
-      colls = new Map();
-      this.dbs.set(db, colls);
-    }
     const c = new Collection(db, name, options);
-    colls.set(name, c);
+    getOrCreate(this.dbs, db, () => new Map()).set(name, c);
     this.journal?.([{ op: "create", ns: c.ns, options }]);
     return c;
   }
@@ -213,14 +208,7 @@ export class Store {
     }
     this.ts = ts;
     if (keepHistory) {
-      for (const u of undo) {
-        let h = u.coll.history.get(u.id);
-        if (h === undefined) {
-          h = [];
-          u.coll.history.set(u.id, h);
-        }
-        h.push({ ts, prev: u.prev });
-      }
+      for (const u of undo) getOrCreate(u.coll.history, u.id, () => []).push({ ts, prev: u.prev });
     }
     this.journal?.(
       undo.map(({ coll, id }): JournalRecord => {

@@ -2,7 +2,7 @@
 // conflicts) and the read/write paths every command goes through.
 import { CommandError, transientLabel, writeConflict } from "./errors.ts";
 import type { Collection, Store, Write } from "./store.ts";
-import type { Doc } from "./values.ts";
+import { type Doc, getOrCreate } from "./values.ts";
 
 export const TRANSACTION_LIFETIME_MS = 60_000;
 
@@ -133,11 +133,7 @@ export class Sessions {
   }
 
   session(id: string): Session {
-    let s = this.sessions.get(id);
-    if (s === undefined) {
-      s = { id, lastUse: Date.now(), txnNumber: -1, txn: null, retryReply: null };
-      this.sessions.set(id, s);
-    }
+    const s = getOrCreate(this.sessions, id, () => ({ id, lastUse: Date.now(), txnNumber: -1, txn: null, retryReply: null }));
     s.lastUse = Date.now();
     return s;
   }
@@ -174,25 +170,13 @@ export class Sessions {
     if ((holder !== undefined && holder !== txn && holder.state === "active") || w.coll.changedSince(w.id, txn.snapshot)) {
       throw writeConflict();
     }
-    let staged = txn.writes.get(w.coll);
-    if (staged === undefined) {
-      staged = new Map();
-      txn.writes.set(w.coll, staged);
-    }
-    let keyMaps = txn.stagedKeys.get(w.coll);
-    if (keyMaps === undefined) {
-      keyMaps = new Map();
-      txn.stagedKeys.set(w.coll, keyMaps);
-    }
+    const staged = getOrCreate(txn.writes, w.coll, () => new Map());
+    const keyMaps = getOrCreate(txn.stagedKeys, w.coll, () => new Map());
     // Keys of this txn's earlier version of the document are released below.
     const previous = staged.get(w.id);
     for (const index of w.coll.indexes.values()) {
       if (!index.unique) continue;
-      let keyMap = keyMaps.get(index.name);
-      if (keyMap === undefined) {
-        keyMap = new Map();
-        keyMaps.set(index.name, keyMap);
-      }
+      const keyMap = getOrCreate(keyMaps, index.name, () => new Map());
       const newKeys = w.doc === undefined ? [] : index.keys(w.doc);
       for (const k of newKeys) {
         const stagedOwners = keyMap.get(k);
@@ -204,14 +188,7 @@ export class Sessions {
         }
       }
       if (previous !== undefined) for (const k of index.keys(previous)) keyMap.get(k)?.delete(w.id);
-      for (const k of newKeys) {
-        let owners = keyMap.get(k);
-        if (owners === undefined) {
-          owners = new Set();
-          keyMap.set(k, owners);
-        }
-        owners.add(w.id);
-      }
+      for (const k of newKeys) getOrCreate(keyMap, k, () => new Set()).add(w.id);
     }
     staged.set(w.id, w.doc);
     this.locks.set(key, txn);

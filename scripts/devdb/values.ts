@@ -70,6 +70,16 @@ export function keyOf(v: unknown): string {
   return "{" + parts.join(",") + "}";
 }
 
+/** The value `map` holds for `key`, first storing `make()` there when it holds none. */
+export function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
 /** Deep copy of plain objects and arrays; BSON value objects are immutable and shared. */
 export function clone<T>(v: T): T {
   if (Array.isArray(v)) return v.map(clone) as T;
