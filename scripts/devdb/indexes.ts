@@ -69,6 +69,7 @@ export class Index {
   readonly unique: boolean;
   readonly sparse: boolean;
   readonly partial: Query | null;
+  /** collationStrength of the index collation: 1-2 fold strings, null compares them binary. */
   readonly strength: number | null;
   /** key string → id (as keyOf(_id)) of the document holding it, or a set when several do. */
   readonly entries = new Map<string, string | Set<string>>();
@@ -80,14 +81,12 @@ export class Index {
     this.unique = spec.unique === true || this.name === "_id_";
     this.sparse = spec.sparse === true;
     this.partial = isPlainObject(spec.partialFilterExpression) ? new Query(spec.partialFilterExpression) : null;
-    const c = spec.collation as Doc | undefined;
-    this.strength = c ? Number(c.strength ?? 3) : null;
+    this.strength = collationStrength(spec.collation);
   }
 
   /** Whether equality lookups on `field` under a query collation can be answered from this index alone. */
   servesEquality(field: string, strength: number | null): boolean {
-    const indexStrength = this.strength !== null && this.strength >= 3 ? null : this.strength;
-    return this.fields.length === 1 && this.fields[0] === field && !this.sparse && this.partial === null && indexStrength === strength;
+    return this.fields.length === 1 && this.fields[0] === field && !this.sparse && this.partial === null && this.strength === strength;
   }
 
   /** The index keys of a document (none when sparse/partial exclude it). */
