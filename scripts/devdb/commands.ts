@@ -406,7 +406,11 @@ const handlers: Record<string, Handler> = {
     if (typeof key !== "string") throw new CommandError(14, "key must be a string");
     const seen = new Map<string, unknown>();
     for (const doc of visibleDocs(x, existing(x), x.cmd.query as Doc)) {
-      for (const v of pathValues(doc, key)) if (v !== undefined && !seen.has(keyOf(v))) seen.set(keyOf(v), v);
+      for (const v of pathValues(doc, key)) {
+        if (v === undefined) continue;
+        const k = keyOf(v);
+        if (!seen.has(k)) seen.set(k, v);
+      }
     }
     return { values: [...seen.values()], ok: 1 };
   },
@@ -585,18 +589,17 @@ export async function runCommand(state: ServerState, db: string, cmd: Doc, conn:
   }
   if (retryable && session !== null) {
     const s = session;
-    const attempt = execute(state, handler, db, cmd, conn, session, null);
+    const attempt = execute(state, handler, name, db, cmd, conn, session, null);
     s.retryReply = attempt;
     const reply = await attempt;
     // Only successful writes are remembered; a failed one runs again when retried.
     if (s.retryReply === attempt && reply.ok !== 1) s.retryReply = null;
     return reply;
   }
-  return execute(state, handler, db, cmd, conn, session, txn);
+  return execute(state, handler, name, db, cmd, conn, session, txn);
 }
 
-async function execute(state: ServerState, handler: Handler, db: string, cmd: Doc, conn: Connection, session: Session | null, txn: Txn | null): Promise<Doc> {
-  const name = commandName(cmd);
+async function execute(state: ServerState, handler: Handler, name: string, db: string, cmd: Doc, conn: Connection, session: Session | null, txn: Txn | null): Promise<Doc> {
   const x: Ctx = { state, db, cmd, op: new OpContext(state.store, state.sessions, txn), conn, session };
   let reply: Doc;
   try {
