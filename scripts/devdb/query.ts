@@ -63,11 +63,15 @@ function compareScalars(a: unknown, b: unknown): number {
   return (x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0;
 }
 
-/** Ids of committed documents that can match `filter`, when an index narrows them; else undefined. */
+/**
+ * Ids of committed documents that can match `filter`, each once in first-seen order, when an index
+ * narrows them; else undefined. An $in list may name the same value twice (or values equal under
+ * the collation), and a multikey index may list one document under several of its values.
+ */
 function indexedCandidates(c: Collection, filter: Doc, strength: number | null): Iterable<string> | undefined {
   if (filter._id !== undefined && (strength === null || !containsString(filter._id))) {
     const values = equalityValues(filter._id);
-    if (values !== undefined) return values.map((v) => keyOf(v));
+    if (values !== undefined) return new Set(values.map((v) => keyOf(v)));
   }
   for (const [field, cond] of Object.entries(filter)) {
     if (field.startsWith("$")) continue;
@@ -76,7 +80,7 @@ function indexedCandidates(c: Collection, filter: Doc, strength: number | null):
     for (const index of c.indexes.values()) {
       if (!index.servesEquality(field, strength)) continue;
       if (values.length === 1) return index.lookup(collatedKey(values[0], strength));
-      return values.flatMap((v) => [...index.lookup(collatedKey(v, strength))]);
+      return new Set(values.flatMap((v) => [...index.lookup(collatedKey(v, strength))]));
     }
   }
   return undefined;
@@ -116,13 +120,7 @@ export function matchDocs(ctx: OpContext, c: Collection | undefined, filter: unk
   const out: Match[] = [];
   const limit = opts.limit ?? 0;
   const subset = indexedCandidates(c, f, strength);
-  // An $in list may name the same _id twice.
-  const seen = Array.isArray(subset) ? new Set<string>() : undefined;
   for (const [id, doc] of ctx.scan(c, subset)) {
-    if (seen !== undefined) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-    }
     if (!matches(doc)) continue;
     out.push({ id, doc });
     if (limit > 0 && out.length >= limit) break;
