@@ -1,17 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.ts";
+import { call } from "./support/http.ts";
 
 const APP_ORIGIN = "https://app.earlybird.in";
-
-/** The same Worker code with other bindings (as `wrangler.toml` [vars] or secrets would give). */
-async function fetchWith(bindings: Record<string, string>, path: string, init?: RequestInit): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await createApp().fetch(new Request(`http://api.test${path}`, init), { ...env, ...bindings }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 describe("secure headers", () => {
   it("are on every answer, errors included", async () => {
@@ -42,13 +33,14 @@ describe("CORS", () => {
   });
 
   it("answers a preflight from a listed origin with the methods and headers clients use", async () => {
-    const res = await fetchWith({ CORS_ORIGINS: `https://admin.earlybird.in, ${APP_ORIGIN}` }, "/api/auth/login", {
+    const res = await call("/api/auth/login", {
       method: "OPTIONS",
       headers: {
         Origin: APP_ORIGIN,
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type",
       },
+      bindings: { CORS_ORIGINS: `https://admin.earlybird.in, ${APP_ORIGIN}` },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
@@ -61,7 +53,7 @@ describe("CORS", () => {
   it("lets a listed origin read responses and X-Request-Id, errors included", async () => {
     const bindings = { CORS_ORIGINS: APP_ORIGIN };
     for (const path of ["/health", "/no/such/route"]) {
-      const res = await fetchWith(bindings, path, { headers: { Origin: APP_ORIGIN } });
+      const res = await call(path, { headers: { Origin: APP_ORIGIN }, bindings });
       await res.arrayBuffer();
       expect(res.headers.get("access-control-allow-origin"), path).toBe(APP_ORIGIN);
       expect(res.headers.get("access-control-expose-headers")?.toLowerCase(), path).toContain("x-request-id");
@@ -70,7 +62,7 @@ describe("CORS", () => {
   });
 
   it("does not allow an origin that is not listed", async () => {
-    const res = await fetchWith({ CORS_ORIGINS: APP_ORIGIN }, "/health", { headers: { Origin: "https://evil.example" } });
+    const res = await call("/health", { headers: { Origin: "https://evil.example" }, bindings: { CORS_ORIGINS: APP_ORIGIN } });
     await res.arrayBuffer();
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import type { Role } from "../../src/db/collections.ts";
 import { anyProduct, countByMarkers, withDb } from "./support/db.ts";
-import { customerBody, randomPhone, subscriptionBody } from "./support/fixture.ts";
+import { customerBody, randomPhone, subscriptionBody, UNREACHABLE_DB_URI } from "./support/fixture.ts";
 import { call, errorCode, post, staffToken, tokenFor } from "./support/http.ts";
 
 const tokens = {} as Record<Role, string>;
@@ -74,7 +74,7 @@ describe("who may create customers", () => {
         headers: { Authorization: `Bearer ${tokens.admin}`, "Content-Type": "application/json" },
         body: JSON.stringify(customerBody()),
       }),
-      { ...env, MONGODB_URI: "mongodb://127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
+      { ...env, MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
     );
     expect(res.status).toBe(503);
     expect(await errorCode(res)).toBe("database_unavailable");

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { anyProduct, countByMarkers, createUser, withDb } from "./support/db.ts";
-import { customerBody, randomPhone, subscriptionBody, unique } from "./support/fixture.ts";
+import { customerBody, phoneSpellings, randomPhone, subscriptionBody, unique } from "./support/fixture.ts";
 import { call, errorCode, post, signIn, staffToken } from "./support/http.ts";
 
 let token: string;
@@ -9,21 +9,11 @@ beforeAll(async () => {
   token = (await staffToken("admin")).token;
 });
 
-const spellings = (p: string): string[] => [
-  p,
-  `+91${p}`,
-  `0${p}`,
-  `91${p}`,
-  `+91 ${p.slice(0, 5)} ${p.slice(5)}`,
-  `+91-${p.slice(0, 5)}-${p.slice(5)}`,
-  `(+91) ${p.slice(0, 5)}-${p.slice(5)}`,
-];
-
 describe("duplicate phone → 409 phone_taken", () => {
   it("refuses a second customer with the same number in another spelling", async () => {
     const phone = randomPhone();
     expect((await post("/api/phase0-v2/customers", customerBody({ phone }), token)).status).toBe(201);
-    for (const spelling of spellings(phone).slice(1, 4)) {
+    for (const spelling of phoneSpellings(phone).slice(1, 4)) {
       const res = await post("/api/phase0-v2/customers", customerBody({ phone: spelling }), token);
       expect(res.status).toBe(409);
       expect(await errorCode(res)).toBe("phone_taken");
@@ -71,7 +61,7 @@ describe("duplicate phone → 409 phone_taken", () => {
 
   it("lets exactly one of 20 concurrent creations with one number through, leaving no orphan user", async () => {
     const phone = randomPhone();
-    const forms = spellings(phone);
+    const forms = phoneSpellings(phone);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => post("/api/phase0-v2/customers", customerBody({ phone: forms[i % forms.length] }), token)),
     );

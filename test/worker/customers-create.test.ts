@@ -1,8 +1,8 @@
 import bcrypt from "bcryptjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { anyProduct, withDb, type TestUser } from "./support/db.ts";
+import { anyProduct, createUser, withDb, type TestUser } from "./support/db.ts";
 import { customerBody, randomPhone, subscriptionBody } from "./support/fixture.ts";
-import { call, post, signIn, staffToken } from "./support/http.ts";
+import { call, errorCode, post, signIn, staffToken } from "./support/http.ts";
 
 let admin: { user: TestUser; token: string };
 let marketing: { user: TestUser; token: string };
@@ -112,25 +112,25 @@ describe("POST /api/phase0-v2/customers", () => {
   });
 
   it("lets an admin attribute the customer to marketing staff and a delivery boy, checking both exist", async () => {
-    const deliveryBoy = await staffToken("delivery_boy");
+    const deliveryBoy = await createUser({ role: "delivery_boy" });
     const ok = await post(
       "/api/phase0-v2/customers",
-      customerBody({ marketing_boy_id: marketing.user.id, marketing_boy: marketing.user.name, delivery_boy_id: deliveryBoy.user.id }),
+      customerBody({ marketing_boy_id: marketing.user.id, marketing_boy: marketing.user.name, delivery_boy_id: deliveryBoy.id }),
       admin.token,
     );
     expect(ok.status).toBe(201);
     expect(((await ok.json()) as { customer: Record<string, unknown> }).customer).toMatchObject({
       marketing_boy_id: marketing.user.id,
-      delivery_boy_id: deliveryBoy.user.id,
+      delivery_boy_id: deliveryBoy.id,
     });
 
     const wrongRole = await post("/api/phase0-v2/customers", customerBody({ delivery_boy_id: marketing.user.id }), admin.token);
     expect(wrongRole.status).toBe(422);
-    expect(((await wrongRole.json()) as { error: { code: string } }).error.code).toBe("unknown_delivery_boy");
+    expect(await errorCode(wrongRole)).toBe("unknown_delivery_boy");
 
     const notStaff = await post("/api/phase0-v2/customers", customerBody({ marketing_boy_id: crypto.randomUUID() }), admin.token);
     expect(notStaff.status).toBe(422);
-    expect(((await notStaff.json()) as { error: { code: string } }).error.code).toBe("unknown_marketing_boy");
+    expect(await errorCode(notStaff)).toBe("unknown_marketing_boy");
   });
 
   it("stores custom product prices only for existing products", async () => {

@@ -1,7 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.ts";
+import { UNREACHABLE_DB_URI } from "./support/fixture.ts";
+import { call } from "./support/http.ts";
 
 describe("GET /health", () => {
   it("reports ok when the database answers ping", async () => {
@@ -13,14 +13,7 @@ describe("GET /health", () => {
 
   it("answers 503 degraded when the database is unreachable", async () => {
     // Same Worker code, pointed at a port nothing listens on.
-    const app = createApp();
-    const ctx = createExecutionContext();
-    const res = await app.fetch(
-      new Request("http://api.test/health"),
-      { ...env, MONGODB_URI: "mongodb://127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const res = await call("/health", { bindings: { MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" } });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: "degraded", db: "unreachable" });
   });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createUser } from "./support/db.ts";
+import { UNREACHABLE_DB_URI } from "./support/fixture.ts";
 import { call } from "./support/http.ts";
 import { captureConsole, output, parsedLines, requestLines } from "./support/logs.ts";
 
 const INFO = { LOG_LEVEL: "info" };
-const UNREACHABLE_DB = { MONGODB_URI: "mongodb://127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" };
+const UNREACHABLE_DB = { MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" };
 
 captureConsole({ perTest: true });
 
