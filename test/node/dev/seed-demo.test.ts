@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loginThroughApp, npmRun, useScriptDatabase } from "./support.ts";
+import { npmRun } from "../../support/npm-run.ts";
+import { loginThroughApp, useScriptDatabase } from "./support.ts";
 
 const DB_NAME = "seed_demo_tests";
 const h = useScriptDatabase(DB_NAME, { migrate: true });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { UserDoc } from "../../../src/db/collections.ts";
 import { verifyPassword } from "../../../src/services/auth/passwords.ts";
-import { loginThroughApp, npmRun, useScriptDatabase } from "./support.ts";
+import { npmRun } from "../../support/npm-run.ts";
+import { loginThroughApp, useScriptDatabase } from "./support.ts";
 
 const DB_NAME = "user_create_tests";
 const h = useScriptDatabase(DB_NAME);

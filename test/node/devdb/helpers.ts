@@ -1,27 +1,9 @@
 import { type Socket, connect } from "node:net";
-import { BSON, type Document, MongoClient, MongoServerError, type ObjectId } from "mongodb";
-import { afterAll, beforeAll, expect } from "vitest";
-import { type RunningServer, startServer } from "../../../scripts/devdb/server.ts";
+import { BSON, type Document, MongoServerError, type ObjectId } from "mongodb";
+import { expect } from "vitest";
 
-export interface Harness {
-  server: RunningServer;
-  client: MongoClient;
-}
-
-/** Starts an in-memory server and a connected client for the file's tests. */
-export function useServer(): Harness {
-  const h = {} as Harness;
-  beforeAll(async () => {
-    h.server = await startServer();
-    h.client = new MongoClient(h.server.uri);
-    await h.client.connect();
-  });
-  afterAll(async () => {
-    await h.client?.close();
-    await h.server?.stop();
-  });
-  return h;
-}
+/** An in-memory server and a connected client for the file's tests. */
+export { useEmbeddedServer as useServer } from "../../support/embedded-server.ts";
 
 /** Tests use free-form documents with numeric, string or ObjectId _ids. */
 export type AnyDoc = { _id?: number | string | ObjectId; [key: string]: any };

@@ -33,7 +33,7 @@ describe("unique indexes and the E11000 error", () => {
   it("stops an ordered insertMany at the first duplicate", async () => {
     const c = coll();
     await c.createIndex({ k: 1 }, { unique: true });
-    const e = await c.insertMany([{ k: 1 }, { k: 2 }, { k: 1 }, { k: 3 }]).catch((err: unknown) => err);
+    const e = await failure(c.insertMany([{ k: 1 }, { k: 2 }, { k: 1 }, { k: 3 }]));
     expect(e).toBeInstanceOf(MongoBulkWriteError);
     const bulk = e as MongoBulkWriteError;
     expect(bulk.code).toBe(11000);
@@ -49,7 +49,7 @@ describe("unique indexes and the E11000 error", () => {
   it("goes on after duplicates in an unordered insertMany", async () => {
     const c = coll();
     await c.createIndex({ k: 1 }, { unique: true });
-    const e = await c.insertMany([{ k: 1 }, { k: 1 }, { k: 2 }, { k: 2 }, { k: 3 }], { ordered: false }).catch((err: unknown) => err);
+    const e = await failure(c.insertMany([{ k: 1 }, { k: 1 }, { k: 2 }, { k: 2 }, { k: 3 }], { ordered: false }));
     expect(e).toBeInstanceOf(MongoBulkWriteError);
     const bulk = e as MongoBulkWriteError;
     expect(bulk.insertedCount).toBe(3);

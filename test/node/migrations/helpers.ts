@@ -2,15 +2,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { EJSON } from "bson";
-import { MongoClient, type Db, type Document } from "mongodb";
-import { afterAll, beforeAll } from "vitest";
-import { startServer, type RunningServer } from "../../../scripts/devdb/server.ts";
+import type { Db, Document, MongoClient } from "mongodb";
 import { countReasons, type PlannedLink, type SkippedCustomer } from "../../../scripts/migrate/link-plan.ts";
 import { runMigrations, type RunReport } from "../../../scripts/migrate/runner.ts";
 import type { MigrationContext } from "../../../scripts/migrate/types.ts";
+import type { EmbeddedServer } from "../../support/embedded-server.ts";
+import { loadLegacyFixture } from "../../support/legacy-fixture.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
 const CLI = join(ROOT, "scripts", "migrate.ts");
+export const LINK_MIGRATION = "002_link_users_customers";
 
 export interface Expected {
   links: { customer_id: string; user_id: string; reason: string }[];
@@ -27,30 +28,33 @@ export function outcomeOf(links: readonly Pick<PlannedLink, "customer_id" | "use
   };
 }
 
-export interface Harness {
-  server: RunningServer;
-  client: MongoClient;
-  uri: string;
-}
-
 /** One embedded server per test file, plus a client for setting up and inspecting state. */
-export function useServer(): Harness {
-  const h = {} as Harness;
-  beforeAll(async () => {
-    h.server = await startServer({ port: 0, quiet: true });
-    h.uri = h.server.uri;
-    h.client = await new MongoClient(h.uri).connect();
-  });
-  afterAll(async () => {
-    await h.client?.close();
-    await h.server?.stop();
-  });
-  return h;
-}
+export { useEmbeddedServer as useServer } from "../../support/embedded-server.ts";
 
 let dbCounter = 0;
 export function freshDbName(prefix: string): string {
   return `${prefix}_${process.pid}_${++dbCounter}`;
+}
+
+/** A fresh database on the file's server holding the legacy fixture, nothing migrated. */
+export async function fixtureDb(h: EmbeddedServer, prefix: string): Promise<{ dbName: string; db: Db; target: { uri: string; dbName: string } }> {
+  const dbName = freshDbName(prefix);
+  const db = h.client.db(dbName);
+  await loadLegacyFixture(db);
+  return { dbName, db, target: { uri: h.uri, dbName } };
+}
+
+/** The summary one migration (the back-fill unless `id` says otherwise) left in a run's report; throws if it has none. */
+export function summaryOf(report: RunReport, id = LINK_MIGRATION): Record<string, any> {
+  const summary = report.migrations.find((m) => m.id === id)?.summary;
+  if (!summary) throw new Error(`no summary for ${id}: ${report.message}`);
+  return summary as Record<string, any>;
+}
+
+/** Waits until the migrations lock's lease has run out (at once if no lock is held). */
+export async function waitForLeaseEnd(db: Db): Promise<void> {
+  const lock = await db.collection("migrations_lock").findOne();
+  if (lock) await new Promise((r) => setTimeout(r, Math.max(0, (lock.expires_at as Date).getTime() - Date.now() + 100)));
 }
 
 export interface CliResult {

@@ -3,20 +3,14 @@
 import type { Db } from "mongodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateLegacyData, insertGenerated, type GeneratedData } from "../../../scripts/generate-legacy-data.ts";
-import { collect, documents, freshDbName, migrate, spawnCli, useServer, waitFor } from "./helpers.ts";
+import { collect, documents, freshDbName, LINK_MIGRATION, migrate, spawnCli, summaryOf, useServer, waitFor, waitForLeaseEnd } from "./helpers.ts";
 
 const h = useServer();
-const LINK_MIGRATION = "002_link_users_customers";
 const LEASE_MS = 1000;
 
 async function records(db: Db) {
   const docs = await db.collection("link_backfill").find({}, { sort: { _id: 1 } }).toArray();
   return docs.map(({ recorded_at: _at, ...rest }) => rest);
-}
-
-async function waitForLeaseEnd(db: Db): Promise<void> {
-  const lock = await db.collection("migrations_lock").findOne();
-  if (lock) await new Promise((r) => setTimeout(r, Math.max(0, (lock.expires_at as Date).getTime() - Date.now() + 50)));
 }
 
 /** A database holding `data` with 001 applied. */
@@ -29,16 +23,12 @@ async function prepared(prefix: string, data: GeneratedData) {
   return { db, target };
 }
 
-function backfillSummary(report: { migrations: { id: string; summary?: Record<string, unknown> }[] }) {
-  return report.migrations.find((m) => m.id === LINK_MIGRATION)!.summary as Record<string, any>;
-}
-
 describe("kill and resume", () => {
   it("20k customers: SIGKILL during the back-fill, run again → same state and outcome as a clean run; down restores the data", async () => {
     const data = generateLegacyData({ customers: 20_000, seed: 2026 });
     const clean = await prepared("clean20k", data);
     const cleanReport = await migrate(clean.target, "up", "002");
-    const cleanSummary = backfillSummary(cleanReport);
+    const cleanSummary = summaryOf(cleanReport);
     // The back-fill must cost a few round trips per thousand customers, not one per customer.
     expect(cleanSummary.round_trips.per_1000_customers).toBeLessThan(10);
     console.info(`clean 002 on ${data.customers.length} customers: ${JSON.stringify(cleanSummary.round_trips)}, counts ${JSON.stringify(cleanSummary.counts)}`);
@@ -58,7 +48,7 @@ describe("kill and resume", () => {
     expect(await victim.db.collection("migrations_changelog").countDocuments({ _id: LINK_MIGRATION as never })).toBe(0);
 
     await waitForLeaseEnd(victim.db);
-    const resumed = backfillSummary(await migrate(victim.target, "up", "002"));
+    const resumed = summaryOf(await migrate(victim.target, "up", "002"));
     expect(resumed.preflight.links_recorded_by_an_earlier_run).toBe(partial);
     expect(await documents(victim.db)).toEqual(await documents(clean.db));
     expect(await records(victim.db)).toEqual(await records(clean.db));

@@ -6,25 +6,22 @@ import type { Document } from "mongodb";
 import { describe, expect, it } from "vitest";
 import * as linkMigration from "../../../migrations/002_link_users_customers.ts";
 import { runMigrations } from "../../../scripts/migrate/runner.ts";
-import { loadLegacyFixture, readLegacyCollection, readLegacyJson } from "../../support/legacy-fixture.ts";
-import { contextFor, documents, freshDbName, indexNames, migrate, useServer, wholeDatabase, type Expected } from "./helpers.ts";
+import { readLegacyCollection, readLegacyJson } from "../../support/legacy-fixture.ts";
+import {
+  contextFor,
+  documents,
+  fixtureDb,
+  indexNames,
+  LINK_MIGRATION,
+  migrate,
+  summaryOf,
+  useServer,
+  wholeDatabase,
+  type Expected,
+} from "./helpers.ts";
 
 const h = useServer();
 const expected = readLegacyJson<Expected>("expected.json");
-const LINK_MIGRATION = "002_link_users_customers";
-
-async function fixtureDb(prefix: string) {
-  const dbName = freshDbName(prefix);
-  const db = h.client.db(dbName);
-  await loadLegacyFixture(db);
-  return { db, dbName, target: { uri: h.uri, dbName } };
-}
-
-function summaryOf(report: Awaited<ReturnType<typeof runMigrations>>, id = LINK_MIGRATION) {
-  const summary = report.migrations.find((m) => m.id === id)?.summary;
-  if (!summary) throw new Error(`no summary for ${id}: ${report.message}`);
-  return summary as Record<string, any>;
-}
 
 /** The fixture's users and customers with exactly `links` added on both sides, as canonical EJSON. */
 function fixtureWithLinks(links: readonly { customer_id: string; user_id: string }[]): Record<string, string[]> {
@@ -41,7 +38,7 @@ function fixtureWithLinks(links: readonly { customer_id: string; user_id: string
 
 describe("002 on the legacy fixture", () => {
   it("ends exactly as expected.json: the links with their reasons, the skipped with theirs, the counts, and nothing else changed", async () => {
-    const { db, target } = await fixtureDb("expected");
+    const { db, target } = await fixtureDb(h, "expected");
     const summary = summaryOf(await migrate(target, "up", "002"));
     expect({ links: summary.links, skipped: summary.skipped, counts: summary.counts }).toEqual(expected);
     expect(await documents(db)).toEqual(fixtureWithLinks(expected.links));
@@ -64,7 +61,7 @@ describe("002 on the legacy fixture", () => {
   });
 
   it("is idempotent: run again over its own result it writes nothing and reports the same outcome", async () => {
-    const { db, target } = await fixtureDb("idempotent");
+    const { db, target } = await fixtureDb(h, "idempotent");
     const first = summaryOf(await migrate(target, "up", "002"));
     const after = await documents(db);
     expect((await migrate(target, "up", "002")).message).toMatch(/nothing to apply/);
@@ -78,7 +75,7 @@ describe("002 on the legacy fixture", () => {
   });
 
   it("up → down restores the loaded fixture document for document; up → down → up gives the same links as up", async () => {
-    const { db, target } = await fixtureDb("roundtrip");
+    const { db, target } = await fixtureDb(h, "roundtrip");
     const loaded = await documents(db);
     const indexesBefore = [await indexNames(db, "users"), await indexNames(db, "customers_v2")];
     await migrate(target, "up", "002");
@@ -98,7 +95,7 @@ describe("002 on the legacy fixture", () => {
   });
 
   it("down leaves links that existed before and links the API made since; --unset-all-links removes every one", async () => {
-    const { db, target } = await fixtureDb("apilinks");
+    const { db, target } = await fixtureDb(h, "apilinks");
     await migrate(target, "up", "002");
     // The API links a no_match customer to an unlinked customer-role user no customer names.
     const customerId = expected.skipped.find((s) => s.reason === "no_match")!.customer_id;
@@ -122,7 +119,7 @@ describe("002 on the legacy fixture", () => {
   });
 
   it("never overwrites a link written concurrently, and leaves nothing half-written", async () => {
-    const { db, dbName, target } = await fixtureDb("race");
+    const { db, dbName, target } = await fixtureDb(h, "race");
     await migrate(target, "up", "001");
     const phoneLink = expected.links.find((l) => l.reason === "phone")!;
     const intruder = expected.skipped.find((s) => s.reason === "no_match")!.customer_id;
@@ -147,7 +144,7 @@ describe("002 on the legacy fixture", () => {
 
 describe("002 refusing", () => {
   it("refuses before writing any link when an index it needs exists with another definition", async () => {
-    const { db, target } = await fixtureDb("indexclash");
+    const { db, target } = await fixtureDb(h, "indexclash");
     await migrate(target, "up", "001");
     await db.collection("customers_v2").createIndex({ user_id: 1 }, { name: "user_id_1", sparse: true });
     const before = await documents(db);
@@ -161,7 +158,7 @@ describe("002 refusing", () => {
 
 describe("003 on the legacy fixture", () => {
   it("refuses with the conflicting documents and changes nothing; after a person resolves them it succeeds", async () => {
-    const { db, target } = await fixtureDb("unique");
+    const { db, target } = await fixtureDb(h, "unique");
     await migrate(target, "up", "002");
     const before = await wholeDatabase(db);
     const refused = await runMigrations({ ...target, command: "up", log: null });
@@ -204,7 +201,7 @@ describe("003 on the legacy fixture", () => {
 
 describe("001 against data that violates a unique index", () => {
   it("refuses with the offending values, creates no index and deletes nothing", async () => {
-    const { db, target } = await fixtureDb("violations");
+    const { db, target } = await fixtureDb(h, "violations");
     const someone = await db.collection("users").findOne({ email: /^[a-z]/ });
     await db.collection("users").insertOne({ id: "dup-email-user", email: String(someone!.email).toUpperCase(), role: "customer", name: "Twin" });
     const product = await db.collection("products").findOne({});

@@ -1,26 +1,31 @@
 // The runner as ops use it: `node scripts/migrate.ts …` as a separate process against the
 // embedded server, checked through exit codes, the --json report and the database itself.
-import { spawn } from "node:child_process";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateLegacyData, insertGenerated } from "../../../scripts/generate-legacy-data.ts";
-import { runMigrations } from "../../../scripts/migrate/runner.ts";
-import { loadLegacyFixture } from "../../support/legacy-fixture.ts";
-import { ROOT, collect, copyOfMigrations, freshDbName, indexNames, migrate, runCli, spawnCli, useServer, wholeDatabase } from "./helpers.ts";
+import { runMigrations, type RunReport } from "../../../scripts/migrate/runner.ts";
+import { npmRun } from "../../support/npm-run.ts";
+import {
+  collect,
+  copyOfMigrations,
+  fixtureDb,
+  freshDbName,
+  indexNames,
+  migrate,
+  runCli,
+  spawnCli,
+  useServer,
+  waitForLeaseEnd,
+  wholeDatabase,
+} from "./helpers.ts";
 
 const h = useServer();
 const ALL = ["001_baseline_indexes", "002_link_users_customers", "003_unique_links"];
 
-async function fixtureDb(prefix: string) {
-  const dbName = freshDbName(prefix);
-  await loadLegacyFixture(h.client.db(dbName));
-  return { dbName, db: h.client.db(dbName), target: { uri: h.uri, dbName } };
-}
-
 describe("status, up, down and --to", () => {
   it("status lists every migration as pending on a fresh database and writes nothing", async () => {
-    const { db, target } = await fixtureDb("status");
+    const { db, target } = await fixtureDb(h, "status");
     const before = await wholeDatabase(db);
     const res = await runCli(["status", "--json"], target);
     expect(res.code).toBe(0);
@@ -31,7 +36,7 @@ describe("status, up, down and --to", () => {
   });
 
   it("up --to applies through the target only; status then shows time and duration; down reverts the last one", async () => {
-    const { db, target } = await fixtureDb("updown");
+    const { db, target } = await fixtureDb(h, "updown");
     const up = await runCli(["up", "--to", "002", "--json"], target);
     expect(up.code).toBe(0);
     expect(up.report.migrations.map((m) => [m.id, m.action])).toEqual([
@@ -64,27 +69,21 @@ describe("status, up, down and --to", () => {
   });
 
   it("prints a readable report without --json, and the same run through npm run migrate", async () => {
-    const { target } = await fixtureDb("human");
+    const { target } = await fixtureDb(h, "human");
     const res = await runCli(["up", "--to", "001"], target);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/001_baseline_indexes: applied/);
     expect(res.stdout).toMatch(/users\.email_unique_ci/);
-    const viaNpm = await collect(
-      spawn("npm", ["run", "--silent", "migrate", "--", "status", "--json"], {
-        cwd: ROOT,
-        env: { ...process.env, MONGODB_URI: target.uri, DB_NAME: target.dbName } as NodeJS.ProcessEnv,
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-      ["--json"],
-    );
-    expect(viaNpm.code).toBe(0);
-    expect(viaNpm.report.status!.map((s) => s.state)).toEqual(["applied", "pending", "pending"]);
+    const viaNpm = await npmRun("migrate", ["status", "--json"], { env: { MONGODB_URI: target.uri, DB_NAME: target.dbName } });
+    expect(viaNpm.code, viaNpm.stderr).toBe(0);
+    const report = JSON.parse(viaNpm.stdout) as RunReport;
+    expect(report.status!.map((s) => s.state)).toEqual(["applied", "pending", "pending"]);
   });
 });
 
 describe("--dry-run", () => {
   it("up --dry-run computes the back-fill and writes nothing, not even the changelog or the lock", async () => {
-    const { db, target } = await fixtureDb("dry");
+    const { db, target } = await fixtureDb(h, "dry");
     const before = await wholeDatabase(db);
     const res = await runCli(["up", "--to", "002", "--dry-run", "--json"], target);
     expect(res.code).toBe(0);
@@ -98,7 +97,7 @@ describe("--dry-run", () => {
   });
 
   it("down --dry-run reports what it would remove and changes nothing", async () => {
-    const { db, target } = await fixtureDb("drydown");
+    const { db, target } = await fixtureDb(h, "drydown");
     await migrate(target, "up", "002");
     const before = await wholeDatabase(db);
     const res = await runCli(["down", "--dry-run", "--json"], target);
@@ -109,7 +108,7 @@ describe("--dry-run", () => {
   });
 
   it("a dry run of a refusing migration exits 2 as the real run would", async () => {
-    const { db, target } = await fixtureDb("dryrefuse");
+    const { db, target } = await fixtureDb(h, "dryrefuse");
     await migrate(target, "up", "002");
     const before = await wholeDatabase(db);
     const res = await runCli(["up", "--dry-run", "--json"], target);
@@ -123,7 +122,7 @@ describe("refusals", () => {
   it("refuses (exit 2) when an applied migration file changed, naming it", async () => {
     const copy = await copyOfMigrations();
     try {
-      const { target } = await fixtureDb("checksum");
+      const { target } = await fixtureDb(h, "checksum");
       const withCopy = { ...target, env: { MIGRATIONS_DIR: copy.dir } };
       expect((await runMigrations({ ...target, command: "up", to: "001", migrationsDir: copy.dir, log: null })).exit_code).toBe(0);
       await appendFile(join(copy.dir, "001_baseline_indexes.ts"), "\n// edited after it was applied\n");
@@ -159,7 +158,7 @@ describe("refusals", () => {
   });
 
   it("a crashed runner's lease blocks others until it expires, then the next run takes over", async () => {
-    const { db, target } = await fixtureDb("lease");
+    const { db, target } = await fixtureDb(h, "lease");
     const leaseMs = 5000; // long enough for the blocked run to start while the lease still holds
     const env = { MIGRATIONS_LOCK_LEASE_MS: String(leaseMs) };
     const crashed = await runCli(["up", "--json"], { ...target, env: { ...env, MIGRATIONS_CRASH_AT: "002_link_users_customers/customers:1" } });
@@ -172,7 +171,7 @@ describe("refusals", () => {
     expect(blocked.report.message).toContain(String(lock!.owner));
     expect(await db.collection("migrations_changelog").countDocuments({ _id: "002_link_users_customers" as never })).toBe(0);
 
-    await new Promise((r) => setTimeout(r, Math.max(0, (lock!.expires_at as Date).getTime() - Date.now() + 100)));
+    await waitForLeaseEnd(db);
     const next = await runCli(["up", "--to", "002", "--json"], { ...target, env });
     expect(next.code).toBe(0);
     expect(next.stderr).toContain(`took over an expired lock from ${String(lock!.owner)}`);
@@ -181,7 +180,7 @@ describe("refusals", () => {
   });
 
   it("a declined confirmation changes nothing (exit 2)", async () => {
-    const { db, target } = await fixtureDb("confirm");
+    const { db, target } = await fixtureDb(h, "confirm");
     await migrate(target, "up", "002");
     const before = await wholeDatabase(db);
     let asked = "";
@@ -214,7 +213,7 @@ describe("failures", () => {
   });
 
   it("bad arguments exit 1 with usage", async () => {
-    const { target } = await fixtureDb("usage");
+    const { target } = await fixtureDb(h, "usage");
     for (const args of [["sideways"], ["up", "--frobnicate"], ["up", "--to", "999"]]) {
       const res = await runCli(args, target);
       expect(res.code, args.join(" ")).toBe(1);
