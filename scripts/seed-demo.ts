@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     };
     const marketing = await usersCollection(db).findOne({ email: STAFF[1].email });
     if (!marketing) throw new Error(`${STAFF[1].email} is missing`);
-    const { access_token: token } = await issueAccessToken(marketing, loadConfig(bindings));
+    const { access_token: token } = await issueAccessToken(marketing, loadConfig(bindings), new Date());
     const app = createApp();
     const call = async (path: string, body: unknown) => {
       const res = await app.request(

@@ -4,7 +4,7 @@ import { MongoClient, type Db } from "mongodb";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { STAFF_ROLES, usersCollection, type UserDoc } from "../src/db/collections.ts";
-import { isDuplicateKey } from "../src/db/client.ts";
+import { isDuplicateKey } from "../src/db/errors.ts";
 import { emailExists } from "../src/db/customers.ts";
 import { normalizePhone } from "../src/lib/phone.ts";
 import { generatePassword, hashPassword, validateNewPassword } from "../src/services/auth/passwords.ts";

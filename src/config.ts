@@ -5,6 +5,10 @@ export const DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017/";
 const MIN_JWT_SECRET_BYTES = 32;
 
 export interface AppConfig {
+  /** ENVIRONMENT: "production" turns every development convenience off. */
+  environment: string;
+  /** Requests may set the clock with X-Test-Now (TEST_CLOCK=1; never in production). */
+  testClock: boolean;
   mongodbUri: string;
   dbName: string;
   /** null when missing or too short: auth routes refuse to serve rather than sign with a weak key. */
@@ -44,7 +48,10 @@ export function loadConfig(env: Bindings): AppConfig {
         ? `JWT_SECRET is ${secretBytes} bytes; at least ${MIN_JWT_SECRET_BYTES} are required`
         : null;
   const level = (env.LOG_LEVEL ?? "info").toLowerCase() as LogLevel;
+  const environment = env.ENVIRONMENT?.trim() || "development";
   const config: AppConfig = {
+    environment,
+    testClock: env.TEST_CLOCK === "1" && environment !== "production",
     mongodbUri: env.MONGODB_URI?.trim() || DEFAULT_MONGODB_URI,
     dbName: env.DB_NAME?.trim() || DEFAULT_DB_NAME,
     jwtSecret: jwtSecretProblem ? null : secret,

@@ -1,11 +1,12 @@
-import type { Db } from "mongodb";
 import type { AppConfig } from "./config.ts";
+import type { DataStore } from "./db/store.ts";
 import type { PublicCustomer, PublicUser } from "./db/users.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { AccessClaims } from "./services/auth/tokens.ts";
 
 /** Worker bindings: [vars] from wrangler.toml plus secrets (.dev.vars / wrangler secret put). */
 export interface Bindings {
+  ENVIRONMENT?: string;
   MONGODB_URI?: string;
   DB_NAME?: string;
   JWT_SECRET?: string;
@@ -16,23 +17,41 @@ export interface Bindings {
   LOG_LEVEL?: string;
   CORS_ORIGINS?: string;
   MONGODB_SERVER_SELECTION_TIMEOUT_MS?: string;
+  /** "1" lets a request set the clock with `X-Test-Now` (tests only; refused in production). */
+  TEST_CLOCK?: string;
 }
 
+/** Set for every request by requestContext. */
 export interface Variables {
   requestId: string;
   config: AppConfig;
   logger: Logger;
-  /** Lazily connects a MongoClient bound to this request (see src/db/client.ts). */
-  db: () => Promise<Db>;
-  /** Set by requireAuth (src/middleware/auth.ts) only; undefined on routes without it. */
+  /** The application's data operations (src/db/operations.ts), however they reach MongoDB. */
+  store: DataStore;
+  /** The request's clock: the same instant for every use within one request. */
+  now: Date;
+  /** CF-Connecting-IP, or null outside Cloudflare's edge. */
+  clientIp: string | null;
+}
+
+/** What services get from a request: `c.var` satisfies it. */
+export type RequestDeps = Pick<Variables, "store" | "config" | "logger" | "now" | "requestId" | "clientIp">;
+
+/** Set by requireAuth only: routes behind it see these, others cannot. */
+export interface AuthVariables {
   user: PublicUser;
-  /** The linked customer, or null unless the link holds both ways (set by requireAuth). */
+  /** The linked customer, or null unless the link holds both ways. */
   customer: PublicCustomer | null;
-  /** The verified access-token claims (set by requireAuth). */
+  /** The verified access-token claims. */
   claims: AccessClaims;
 }
 
 export interface AppEnv {
   Bindings: Bindings;
   Variables: Variables;
+}
+
+export interface AuthedEnv {
+  Bindings: Bindings;
+  Variables: Variables & AuthVariables;
 }

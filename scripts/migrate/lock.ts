@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Collection, Db } from "mongodb";
-import { isDuplicateKey } from "../../src/db/client.ts";
+import { isDuplicateKey } from "../../src/db/errors.ts";
 import { RefusedError } from "./types.ts";
 
 export const LOCK_COLLECTION = "migrations_lock";

@@ -1,20 +1,22 @@
-import { MongoClient, type ClientSession, type Db } from "mongodb";
+import { MongoClient, type Db, type MongoClientOptions } from "mongodb";
 import type { AppConfig } from "../config.ts";
+import { buildStore, runOperation, type DataStore } from "./store.ts";
 
 /**
- * Opens a client for one request. Workers forbid I/O objects from crossing requests
- * ("Cannot perform I/O on behalf of a different request"), so a client cannot be cached
- * in module scope; the caller must close it when the request ends.
+ * Driver options shared by every client this application opens: bounded timeouts so that a
+ * dead or hung database fails a request instead of holding it, polling monitors (no
+ * streaming hello), and a small pool (Workers allow 6 outgoing connections per invocation).
  */
-export function createRequestClient(config: AppConfig): MongoClient {
-  return new MongoClient(config.mongodbUri, {
+export function clientOptions(config: AppConfig, overrides: MongoClientOptions = {}): MongoClientOptions {
+  return {
     maxPoolSize: 1,
     minPoolSize: 0,
     serverSelectionTimeoutMS: config.serverSelectionTimeoutMs,
     connectTimeoutMS: config.serverSelectionTimeoutMs,
     serverMonitoringMode: "poll",
     appName: "earlybird-edge",
-  });
+    ...overrides,
+  };
 }
 
 export interface LazyDb {
@@ -22,17 +24,21 @@ export interface LazyDb {
   close(): Promise<void>;
 }
 
-/** Defers connecting until a handler needs the database, so bare routes pay nothing. */
-export function lazyDb(config: AppConfig): LazyDb {
+/**
+ * Defers connecting until an operation needs the database, so bare routes pay nothing.
+ * Workers forbid I/O objects from crossing requests ("Cannot perform I/O on behalf of a
+ * different request"), so a direct client lives for one request and is closed after it.
+ */
+export function lazyDb(config: AppConfig, options?: MongoClientOptions): LazyDb {
   let client: MongoClient | null = null;
   let pending: Promise<Db> | null = null;
   return {
     get() {
       if (!pending) {
-        client = createRequestClient(config);
+        client = new MongoClient(config.mongodbUri, clientOptions(config, options));
         const opened = client;
         pending = opened.connect().then((connected) => connected.db(config.dbName));
-        // A failed connect must not be cached: a later call in the same request may retry.
+        // A failed connect must not be cached: a later call may retry.
         pending.catch(() => {
           pending = null;
         });
@@ -48,33 +54,16 @@ export function lazyDb(config: AppConfig): LazyDb {
   };
 }
 
-/** A MongoDB duplicate-key error (E11000); `keyPattern` names the unique index's fields. */
-export function isDuplicateKey(err: unknown): err is { code: 11000; keyPattern?: Record<string, unknown> } {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
+export interface ClosableStore {
+  store: DataStore;
+  close(): Promise<void>;
 }
 
-/** Errors meaning "the database could not be reached", which the API reports as 503. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  return /^Mongo(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|ParseError)Error$/.test(err.name)
-    || (err.name === "MongoServerError" && [6, 7, 89, 91, 189, 11600, 11602, 13435, 13436].includes(Number((err as { code?: unknown }).code)));
-}
-
-/**
- * Runs `fn` in one multi-document transaction on the request's client (`db.client`).
- * The driver retries the whole callback on TransientTransactionError (e.g. WriteConflict),
- * so `fn` must be safe to run again: build documents outside, write them inside. Any error
- * thrown by `fn` aborts the transaction and is rethrown.
- */
-export async function withTransaction<T>(db: Db, fn: (session: ClientSession) => Promise<T>): Promise<T> {
-  const session = db.client.startSession();
-  try {
-    return await session.withTransaction(fn, {
-      readConcern: { level: "snapshot" },
-      writeConcern: { w: "majority" },
-      readPreference: "primary",
-    });
-  } finally {
-    await session.endSession().catch(() => undefined);
-  }
+/** The data operations on a client of this request's own (`DB_ACCESS=direct`, Node scripts). */
+export function directStore(config: AppConfig): ClosableStore {
+  const database = lazyDb(config);
+  return {
+    store: buildStore(async (name, args) => runOperation(await database.get(), name, args)),
+    close: database.close,
+  };
 }

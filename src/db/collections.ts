@@ -7,6 +7,7 @@ export const COLLECTIONS = {
   subscriptions: "subscriptions_v2",
   products: "products",
   idempotencyKeys: "idempotency_keys",
+  authEvents: "auth_events",
 } as const;
 
 /**

@@ -21,7 +21,7 @@ const CUSTOMER_PROJECTION = { _id: 0, phone_normalized: 0 } as const;
  * carry `phone_normalized`; legacy ones keep whatever spelling was typed, so they are found
  * by a regex over every spelling and confirmed with normalizePhone().
  */
-export async function findCustomerIdsByPhone(db: Db, normalized: string): Promise<string[]> {
+export async function customerIdsByPhone(db: Db, normalized: string): Promise<string[]> {
   const hits = await customersCollection(db)
     .find(
       { $or: [{ phone_normalized: normalized }, { phone: { $regex: phoneRegex(normalized) } }] },

@@ -36,7 +36,7 @@ const lookupLinkedCustomers: Document = {
  */
 async function withLinkedCustomers(db: Db, users: UserDoc[]): Promise<UserWithLinkedCustomers[]> {
   const ids = [...new Set(users.map((u) => u.customer_v2_id).filter((id): id is string => typeof id === "string" && id !== ""))];
-  const customers = await customersCollection(db).find({ id: { $in: ids } }).toArray();
+  const customers = await customersCollection(db).find({ id: { $in: ids } }, { projection: { _id: 0 } }).toArray();
   return users.map((u) => ({ ...u, linked_customers: customers.filter((c) => c.id === u.customer_v2_id) }));
 }
 
@@ -48,7 +48,7 @@ async function withLinkedCustomers(db: Db, users: UserDoc[]): Promise<UserWithLi
  */
 export async function findUsersByEmail(db: Db, email: string): Promise<UserWithLinkedCustomers[]> {
   const users = await usersCollection(db)
-    .find({ email }, { collation: EMAIL_COLLATION, limit: MAX_LOGIN_CANDIDATES + 1 })
+    .find({ email }, { collation: EMAIL_COLLATION, limit: MAX_LOGIN_CANDIDATES + 1, projection: { _id: 0 } })
     .toArray();
   return withLinkedCustomers(db, users);
 }
@@ -61,7 +61,7 @@ export async function findUsersByEmail(db: Db, email: string): Promise<UserWithL
 export async function findUsersByPhone(db: Db, normalized: string): Promise<UserWithLinkedCustomers[]> {
   const users = await usersCollection(db)
     // Over-fetch a little so a stray false regex hit cannot hide a real user.
-    .find({ phone: { $regex: phoneRegex(normalized) } }, { limit: MAX_LOGIN_CANDIDATES * 2 + 1 })
+    .find({ phone: { $regex: phoneRegex(normalized) } }, { limit: MAX_LOGIN_CANDIDATES * 2 + 1, projection: { _id: 0 } })
     .toArray();
   return withLinkedCustomers(db, users.filter((doc) => normalizePhone(doc.phone) === normalized));
 }
@@ -75,8 +75,9 @@ export async function findUserWithLinkedCustomer(db: Db, userId: string): Promis
     .aggregate<UserWithLinkedCustomers>([
       { $match: { id: userId } },
       { $limit: 1 },
-      { $project: { password: 0, password_hash: 0 } },
+      { $project: { _id: 0, password: 0, password_hash: 0 } },
       lookupLinkedCustomers,
+      { $project: { "linked_customers._id": 0 } },
     ])
     .toArray();
   return doc ?? null;

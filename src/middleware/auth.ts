@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Role } from "../db/collections.ts";
-import { findUserWithLinkedCustomer, type PublicUser, type UserWithLinkedCustomers } from "../db/users.ts";
-import type { AppEnv } from "../env.ts";
+import type { PublicUser, UserWithLinkedCustomers } from "../db/users.ts";
+import type { AppEnv, AuthedEnv, Variables } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { verifiedLinkedCustomer } from "../services/auth/customer-link.ts";
 import { invalidToken, verifyAccessToken, type AccessClaims } from "../services/auth/tokens.ts";
@@ -13,9 +13,8 @@ let misconfigurationLogged = false;
  * Refuses to serve authentication without a usable JWT_SECRET (missing or < 32 bytes):
  * 500 `server_misconfigured`, logged once per isolate rather than on every request.
  */
-function assertAuthConfigured(c: Context<AppEnv>): void {
-  const { config, logger } = c.var;
-  if (config.jwtSecret) return;
+function assertAuthConfigured({ config, logger }: Pick<Variables, "config" | "logger">): string {
+  if (config.jwtSecret) return config.jwtSecret;
   if (!misconfigurationLogged) {
     misconfigurationLogged = true;
     logger.error("authentication disabled: JWT secret misconfigured", { problem: config.jwtSecretProblem });
@@ -25,20 +24,20 @@ function assertAuthConfigured(c: Context<AppEnv>): void {
 
 /** For routes that issue tokens without requiring one (login). */
 export const requireAuthConfigured = createMiddleware<AppEnv>(async (c, next) => {
-  assertAuthConfigured(c);
+  assertAuthConfigured(c.var);
   await next();
 });
 
 const BEARER = /^Bearer +([A-Za-z0-9_\-.=]+)$/i;
 
-function rejectWith(c: Context<AppEnv>, error: ApiError): ApiError {
+function rejectWith(c: Pick<Context, "header">, error: ApiError): ApiError {
   const detail = error.code === "invalid_token" ? ', error="invalid_token"' : "";
   c.header("WWW-Authenticate", `Bearer realm="earlybird"${detail}`);
   return error;
 }
 
 function publicUser(doc: UserWithLinkedCustomers): PublicUser {
-  const { _id, password, password_hash, token_version, linked_customers, ...user } = doc;
+  const { password, password_hash, token_version, linked_customers, ...user } = doc;
   return user;
 }
 
@@ -48,17 +47,17 @@ function publicUser(doc: UserWithLinkedCustomers): PublicUser {
  * `ver` is not the user's current token_version (older tokens die on password change).
  * Sets `user`, `customer` (null unless the link holds both ways) and `claims`.
  */
-export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  assertAuthConfigured(c);
+export const requireAuth = createMiddleware<AuthedEnv>(async (c, next) => {
+  assertAuthConfigured(c.var);
   const match = BEARER.exec(c.req.header("authorization") ?? "");
   if (!match) throw rejectWith(c, new ApiError(401, "unauthorized", "A bearer access token is required."));
   let claims: AccessClaims;
   try {
-    claims = await verifyAccessToken(match[1]!, c.var.config);
+    claims = await verifyAccessToken(match[1]!, c.var.config, c.var.now);
   } catch (err) {
     throw err instanceof ApiError && err.status === 401 ? rejectWith(c, err) : err;
   }
-  const doc = await findUserWithLinkedCustomer(await c.var.db(), claims.sub);
+  const doc = await c.var.store.userWithLinkedCustomer(claims.sub);
   if (!doc) throw rejectWith(c, invalidToken("The account no longer exists."));
   if (doc.is_active === false) throw rejectWith(c, invalidToken("The account is deactivated."));
   // Equality, not just "not older": no token with a newer version than stored was issued here.
@@ -71,10 +70,10 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 /** After requireAuth: only users whose current role (from the database) is one of `roles`. */
 export function requireRole(...roles: Role[]) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const user = c.get("user") as PublicUser | undefined;
-    if (!user) throw rejectWith(c, new ApiError(401, "unauthorized", "A bearer access token is required."));
-    if (!roles.includes(user.role)) {
+  return createMiddleware<AuthedEnv>(async (c, next) => {
+    // Mounted without requireAuth in front of it: refuse rather than let anyone through.
+    if (!c.var.user) throw rejectWith(c, new ApiError(401, "unauthorized", "A bearer access token is required."));
+    if (!roles.includes(c.var.user.role)) {
       throw new ApiError(403, "forbidden", `This action requires one of the roles: ${roles.join(", ")}.`);
     }
     await next();

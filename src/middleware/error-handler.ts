@@ -1,7 +1,7 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { isDatabaseUnavailable, isDuplicateKey } from "../db/client.ts";
+import { isDatabaseUnavailable, isDuplicateKey } from "../db/errors.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, errorBody, STATUS_CODES } from "../lib/errors.ts";
 

@@ -1,28 +1,39 @@
 import { createMiddleware } from "hono/factory";
 import { loadConfig } from "../config.ts";
-import { lazyDb } from "../db/client.ts";
+import { directStore } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
+import { ApiError } from "../lib/errors.ts";
 import { createLogger } from "../lib/logger.ts";
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
+/** With TEST_CLOCK=1 (never in production) a request may say what time it is: epoch ms or ISO 8601. */
+function requestTime(header: string | undefined, allowed: boolean): Date {
+  if (!allowed || header === undefined) return new Date();
+  const at = /^\d+$/.test(header) ? new Date(Number(header)) : new Date(header);
+  if (Number.isNaN(at.getTime())) throw new ApiError(400, "bad_request", "X-Test-Now must be epoch milliseconds or an ISO date.");
+  return at;
+}
+
 /**
  * Per-request context: request id (a well-formed incoming X-Request-Id is kept), parsed
- * config, a logger bound to the request, and a lazily connected database that is closed
- * once the response is produced.
+ * config, a logger bound to the request, the clock, and the data store, whose resources
+ * are released once the response is produced.
  */
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header("x-request-id");
   const requestId = incoming && WELL_FORMED_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  c.header("X-Request-Id", requestId);
   const config = loadConfig(c.env ?? {});
   const logger = createLogger(config.logLevel, { request_id: requestId });
-  const database = lazyDb(config);
   c.set("requestId", requestId);
   c.set("config", config);
   c.set("logger", logger);
-  c.set("db", database.get);
-  c.header("X-Request-Id", requestId);
+  c.set("clientIp", c.req.header("cf-connecting-ip") ?? null);
+  const data = directStore(config);
+  c.set("store", data.store);
   try {
+    c.set("now", requestTime(c.req.header("x-test-now"), config.testClock));
     await next();
   } catch (err) {
     // Hono hands only Error instances to onError; anything else thrown would skip the envelope.
@@ -30,7 +41,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     throw new Error(`Non-Error thrown: ${String(err)}`);
   } finally {
     c.header("X-Request-Id", requestId);
-    const closing = database.close();
+    const closing = data.close();
     try {
       c.executionCtx.waitUntil(closing);
     } catch {

@@ -65,7 +65,7 @@ export const authRoutes = router
     const body = c.req.valid("json");
     const input =
       body.email !== undefined ? { email: body.email, password: body.password } : { phone: body.phone ?? "", password: body.password };
-    const result = await login(await c.var.db(), c.var.config, c.var.logger, input);
+    const result = await login(c.var, input);
     return c.json(result, 200);
   })
   .openapi(meRoute, (c) => {
@@ -76,13 +76,6 @@ export const authRoutes = router
     );
   })
   .openapi(changePasswordRoute, async (c) => {
-    const result = await changePassword(
-      await c.var.db(),
-      c.var.config,
-      c.var.logger,
-      c.var.user,
-      c.var.customer,
-      c.req.valid("json"),
-    );
+    const result = await changePassword(c.var, c.var.user, c.var.customer, c.req.valid("json"));
     return c.json(result, 200);
   });

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../env.ts";
+import type { AuthedEnv } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { createRouter } from "../../lib/router.ts";
 import { BEARER_AUTH, errorResponse } from "../../lib/openapi.ts";
@@ -17,10 +17,11 @@ import {
   CustomerWithSubscriptionBodySchema,
 } from "../../schemas/subscriptions.ts";
 import { getCustomerForViewer } from "../../services/customers/get-customer.ts";
-import { runIdempotent } from "../../services/customers/idempotency.ts";
 import { onboardCustomer, type OnboardingRequest } from "../../services/customers/onboarding.ts";
+import { presentOnboarding } from "../../services/customers/present.ts";
+import { runIdempotent } from "../../services/idempotency.ts";
 
-const creatorsOnly = [requireAuth, requireRole("admin", "marketing_staff")] as const;
+const creatorsOnly = requireRole("admin", "marketing_staff");
 
 const createErrors = {
   401: errorResponse("Missing, invalid or expired access token"),
@@ -42,7 +43,7 @@ const createCustomerRoute = createRoute({
   description:
     "Creates the customer and a customer-role user (random initial password, must_change_password) in one transaction, or links an existing unlinked user given by user_id.",
   security: BEARER_AUTH,
-  middleware: [...creatorsOnly],
+  middleware: [requireAuth, creatorsOnly] as const,
   request: {
     headers: IdempotencyHeadersSchema,
     body: { required: true, content: { "application/json": { schema: CustomerInputSchema } } },
@@ -62,7 +63,7 @@ const createWithSubscriptionRoute = createRoute({
   tags: ["customers"],
   summary: "Create a customer, its linked user and a subscription (admin, marketing_staff)",
   security: BEARER_AUTH,
-  middleware: [...creatorsOnly],
+  middleware: [requireAuth, creatorsOnly] as const,
   request: {
     headers: IdempotencyHeadersSchema,
     body: { required: true, content: { "application/json": { schema: CustomerWithSubscriptionBodySchema } } },
@@ -93,20 +94,19 @@ const getCustomerRoute = createRoute({
 });
 
 /** Shared by both create endpoints: idempotency around the one onboarding transaction. */
-async function createOnboarding(c: Context<AppEnv>, scope: string, request: OnboardingRequest, body: unknown, key: string | undefined) {
-  const { config, logger, user } = c.var;
-  const db = await c.var.db();
+async function createOnboarding(c: Context<AuthedEnv>, scope: string, request: OnboardingRequest, body: unknown, key: string | undefined) {
+  const { config, logger, user, store, now } = c.var;
   const caller = { id: user.id, role: user.role, ...(user.name ? { name: user.name } : {}) };
   const { response, replayed } = await runIdempotent(
-    { db, logger, key, callerId: user.id, scope, body, serverSecret: config.jwtSecret },
-    (onCommit) => onboardCustomer({ db, bcryptCost: config.bcryptCost, logger }, caller, request, onCommit),
+    { store, logger, key, callerId: user.id, scope, body, serverSecret: config.jwtSecret ?? "", now },
+    (completion) => onboardCustomer({ store, bcryptCost: config.bcryptCost, logger, now }, caller, request, completion),
   ).catch((err: unknown) => {
     if (err instanceof ApiError && err.code === "idempotency_in_progress") c.header("Retry-After", "1");
     throw err;
   });
   if (replayed) c.header("Idempotent-Replayed", "true");
   c.header("Cache-Control", "no-store");
-  return response;
+  return presentOnboarding(response);
 }
 
 export const customerRoutes = createRouter()
@@ -124,6 +124,6 @@ export const customerRoutes = createRouter()
   })
   .openapi(getCustomerRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const customer = await getCustomerForViewer(await c.var.db(), { role: c.var.user.role, customer: c.var.customer }, id);
+    const customer = await getCustomerForViewer(c.var.store, { role: c.var.user.role, customer: c.var.customer }, id);
     return c.json(customer, 200);
   });

@@ -21,8 +21,7 @@ const healthRoute = createRoute({
 
 export const healthRoutes = createRouter().openapi(healthRoute, async (c) => {
   try {
-    const db = await c.var.db();
-    await db.command({ ping: 1 });
+    await c.var.store.ping();
     return c.json({ status: "ok" as const, db: "ok" as const }, 200);
   } catch (err) {
     c.var.logger.warn("health check: database unreachable", { error: (err as Error).name });

@@ -1,8 +1,6 @@
-import type { Db } from "mongodb";
-import type { AppConfig } from "../../config.ts";
-import { findUserCredentials, replacePassword, type PublicCustomer, type PublicUser } from "../../db/users.ts";
+import type { PublicCustomer, PublicUser } from "../../db/users.ts";
+import type { RequestDeps } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
-import type { Logger } from "../../lib/logger.ts";
 import { authUserView, invalidCredentials, type LoginResult } from "./login.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import { invalidToken, issueAccessToken } from "./tokens.ts";
@@ -18,14 +16,13 @@ export interface ChangePasswordInput {
  * and bumps token_version (so every earlier token is refused), then issues a fresh token.
  */
 export async function changePassword(
-  db: Db,
-  config: AppConfig,
-  logger: Logger,
+  deps: RequestDeps,
   user: PublicUser,
   customer: PublicCustomer | null,
   input: ChangePasswordInput,
 ): Promise<LoginResult> {
-  const stored = await findUserCredentials(db, user.id);
+  const { store, config, logger, now } = deps;
+  const stored = await store.userCredentials(user.id);
   if (!stored) throw invalidToken("The account no longer exists.");
   const check = await verifyPassword(input.current_password, stored);
   if (!check.ok || !check.stored) {
@@ -34,13 +31,13 @@ export async function changePassword(
   }
   const version = stored.token_version ?? 0;
   const newHash = await hashPassword(input.new_password, config.bcryptCost);
-  const changed = await replacePassword(db, user.id, check.stored, version, newHash, new Date());
+  const changed = await store.replacePassword(user.id, check.stored, version, newHash, now);
   if (!changed) {
     logger.warn("password change lost a race with another change", { user_id: user.id });
     throw new ApiError(409, "conflict", "The password was changed by another request; sign in again.");
   }
   logger.info("password changed", { user_id: user.id });
   const linkedId = customer?.id ?? null;
-  const token = await issueAccessToken({ ...user, customer_v2_id: linkedId, token_version: version + 1 }, config);
+  const token = await issueAccessToken({ ...user, customer_v2_id: linkedId, token_version: version + 1 }, config, now);
   return { ...token, user: authUserView({ ...user, must_change_password: false }, linkedId) };
 }

@@ -1,15 +1,8 @@
-import type { Db } from "mongodb";
 import type { AppConfig } from "../../config.ts";
 import type { Role } from "../../db/collections.ts";
-import {
-  findUsersByEmail,
-  findUsersByPhone,
-  MAX_LOGIN_CANDIDATES,
-  upgradePasswordHash,
-  type UserWithLinkedCustomers,
-} from "../../db/users.ts";
+import { MAX_LOGIN_CANDIDATES, type UserWithLinkedCustomers } from "../../db/users.ts";
+import type { RequestDeps } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
-import type { Logger } from "../../lib/logger.ts";
 import { normalizePhone } from "../../lib/phone.ts";
 import { verifiedLinkedCustomer } from "./customer-link.ts";
 import { burnDummyVerification, hashPassword, verifyPassword, type PasswordCheck } from "./passwords.ts";
@@ -52,15 +45,16 @@ async function checkCandidate(user: UserWithLinkedCustomers, password: string, c
  * 401 after comparable work; `account_inactive` (403) is only said to someone who knows the
  * password. Several users may share a legacy phone: the password decides, and a tie refuses.
  */
-export async function login(db: Db, config: AppConfig, logger: Logger, input: LoginInput): Promise<LoginResult> {
+export async function login(deps: RequestDeps, input: LoginInput): Promise<LoginResult> {
+  const { store, config, logger, now } = deps;
   const method = "email" in input ? "email" : "phone";
   let candidates: UserWithLinkedCustomers[];
   if ("email" in input) {
-    candidates = await findUsersByEmail(db, input.email);
+    candidates = await store.usersByEmail(input.email);
   } else {
     const phone = normalizePhone(input.phone);
     // The route validates the phone; an invalid one here simply matches nobody.
-    candidates = phone ? await findUsersByPhone(db, phone) : [];
+    candidates = phone ? await store.usersByPhone(phone) : [];
   }
 
   if (candidates.length === 0 || candidates.length > MAX_LOGIN_CANDIDATES) {
@@ -90,7 +84,7 @@ export async function login(db: Db, config: AppConfig, logger: Logger, input: Lo
 
   const { user, check } = active[0]!;
   if (check.needsUpgrade && check.stored) {
-    const upgraded = await upgradePasswordHash(db, user.id, check.stored, await hashPassword(input.password, config.bcryptCost), new Date());
+    const upgraded = await store.upgradePasswordHash(user.id, check.stored, await hashPassword(input.password, config.bcryptCost), now);
     logger.info(upgraded ? "password hash upgraded to bcrypt" : "password hash upgrade skipped: changed concurrently", {
       user_id: user.id,
       from: check.scheme,
@@ -98,7 +92,7 @@ export async function login(db: Db, config: AppConfig, logger: Logger, input: Lo
   }
 
   const customer = verifiedLinkedCustomer(user, logger);
-  const token = await issueAccessToken({ ...user, customer_v2_id: customer?.id ?? null }, config);
+  const token = await issueAccessToken({ ...user, customer_v2_id: customer?.id ?? null }, config, now);
   logger.info("login succeeded", { method, user_id: user.id, role: user.role });
   return { ...token, user: authUserView(user, customer?.id ?? null) };
 }

@@ -37,8 +37,8 @@ function signingSecret(config: AppConfig): string {
   return config.jwtSecret;
 }
 
-export async function issueAccessToken(user: TokenSubject, config: AppConfig): Promise<AccessToken> {
-  const iat = Math.floor(Date.now() / 1000);
+export async function issueAccessToken(user: TokenSubject, config: AppConfig, now: Date): Promise<AccessToken> {
+  const iat = Math.floor(now.getTime() / 1000);
   const claims: AccessClaims = {
     sub: user.id,
     email: user.email,
@@ -68,7 +68,7 @@ const isNonEmptyString = (v: unknown): v is string => typeof v === "string" && v
  * time claims, then the claim shapes hono/jwt does not check: `exp`/`iat` are required and in
  * seconds (an `exp` in milliseconds would otherwise never expire), `sub`, `role`, `ver`.
  */
-export async function verifyAccessToken(token: string, config: AppConfig): Promise<AccessClaims> {
+export async function verifyAccessToken(token: string, config: AppConfig, at: Date): Promise<AccessClaims> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
   let payload: Record<string, unknown>;
   try {
@@ -76,14 +76,18 @@ export async function verifyAccessToken(token: string, config: AppConfig): Promi
       alg: ALGORITHM,
       iss: config.jwtIssuer,
       aud: config.jwtAudience,
+      // Time claims are checked below against the request's clock, not the machine's.
+      exp: false,
+      nbf: false,
+      iat: false,
     });
   } catch (err) {
     if (err instanceof ApiError) throw err;
     // hono's error messages embed the raw token: only the class name is used, nothing is logged.
     throw invalidToken((err as Error).name === "JwtTokenExpired" ? "The access token has expired." : undefined);
   }
-  const { sub, email, role, customer_v2_id, iat, exp, ver, iss, aud } = payload;
-  const now = Math.floor(Date.now() / 1000);
+  const { sub, email, role, customer_v2_id, iat, exp, nbf, ver, iss, aud } = payload;
+  const now = Math.floor(at.getTime() / 1000);
   const wellFormed =
     isNonEmptyString(sub) &&
     isNonEmptyString(email) &&
@@ -94,12 +98,14 @@ export async function verifyAccessToken(token: string, config: AppConfig): Promi
     isInt(exp) &&
     exp > iat &&
     exp - iat <= MAX_TOKEN_LIFETIME_SECONDS &&
-    exp > now &&
+    iat <= now &&
+    (nbf === undefined || (isInt(nbf) && nbf <= now)) &&
     isInt(ver) &&
     ver >= 0 &&
     typeof iss === "string" &&
     typeof aud === "string";
   if (!wellFormed) throw invalidToken();
+  if (exp <= now) throw invalidToken("The access token has expired.");
   const claims: AccessClaims = { sub, email, role: role as Role, iat, exp, iss, aud, ver };
   if (customer_v2_id !== undefined) claims.customer_v2_id = customer_v2_id;
   return claims;

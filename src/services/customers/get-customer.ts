@@ -1,6 +1,5 @@
-import type { Db } from "mongodb";
 import { STAFF_ROLES, type CustomerDoc, type Role } from "../../db/collections.ts";
-import { findCustomerById } from "../../db/customers.ts";
+import type { DataStore } from "../../db/store.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { presentCustomer, type CustomerView } from "./present.ts";
 
@@ -16,9 +15,9 @@ const isStaff = (role: Role): boolean => (STAFF_ROLES as readonly Role[]).includ
  * Staff see any customer; a customer sees only its own linked document. Everything else is
  * 404, the same as a missing id, so ids cannot be probed.
  */
-export async function getCustomerForViewer(db: Db, viewer: Viewer, id: string): Promise<CustomerView> {
+export async function getCustomerForViewer(store: DataStore, viewer: Viewer, id: string): Promise<CustomerView> {
   if (isStaff(viewer.role)) {
-    const found = await findCustomerById(db, id);
+    const found = await store.customerById(id);
     if (found !== null) return presentCustomer(found);
   } else if (viewer.customer !== null && viewer.customer.id === id) {
     return presentCustomer(viewer.customer);

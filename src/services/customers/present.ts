@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { CustomerDoc, Role, SubscriptionDoc } from "../../db/collections.ts";
+import type { OnboardingRecords } from "../../db/onboarding.ts";
 import type { CustomerSchema } from "../../schemas/customers.ts";
 import type { SubscriptionSchema } from "../../schemas/subscriptions.ts";
 
@@ -37,4 +38,14 @@ export function presentCustomer(doc: CustomerDoc): CustomerView {
 
 export function presentSubscription(doc: SubscriptionDoc): SubscriptionView {
   return publicFields(doc) as SubscriptionView;
+}
+
+/** The 201 body of both create endpoints (a replay presents the recorded result the same way). */
+export function presentOnboarding(records: OnboardingRecords): OnboardingResponse {
+  return {
+    customer: presentCustomer(records.customer),
+    user: records.user,
+    ...(records.subscription ? { subscription: presentSubscription(records.subscription) } : {}),
+    initial_password: records.initial_password,
+  };
 }
