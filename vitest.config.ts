@@ -30,6 +30,7 @@ export default defineConfig({
                 DB_NAME: inject<string>("dbName"),
                 JWT_SECRET: TEST_JWT_SECRET,
                 LOG_LEVEL: "warn",
+                TEST_CLOCK: "1",
               },
             },
           })),
