@@ -7,6 +7,46 @@ import { SummaryReporter } from "./test/support/summary-reporter.ts";
 const root = import.meta.dirname;
 const driverBundle = await bundleDriverForTests(root);
 
+/**
+ * The worker tests in workerd, on one data path: "gateway" (the default, through the DbGateway
+ * Durable Object) or "direct" (DB_ACCESS=direct, a client per request). The entry adds two
+ * test-only gateway bindings (test/worker/support/entry.ts).
+ */
+function workerProject(name: string, dbAccess: "gateway" | "direct", include = ["test/worker/**/*.test.ts"]) {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        main: "./test/worker/support/entry.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            MONGODB_URI: inject<string>("mongodbUri"),
+            DB_NAME: inject<string>("dbName"),
+            JWT_SECRET: TEST_JWT_SECRET,
+            LOG_LEVEL: "warn",
+            TEST_CLOCK: "1",
+            DB_ACCESS: dbAccess,
+            PROXIED_MONGODB_URI: inject<string>("proxiedMongodbUri"),
+          },
+          durableObjects: {
+            DB_GATEWAY: { className: "DbGateway", useSQLite: true },
+            DB_GATEWAY_PROXIED: { className: "ProxiedDbGateway", useSQLite: true },
+            DB_GATEWAY_UNREACHABLE: { className: "UnreachableDbGateway", useSQLite: true },
+          },
+        },
+      })),
+    ],
+    resolve: { alias: [{ find: /^mongodb$/, replacement: driverBundle }] },
+    test: {
+      name,
+      include,
+      globalSetup: ["test/support/worker-global-setup.ts"],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     reporters: ["default", new SummaryReporter()],
@@ -20,30 +60,8 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
-      {
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                MONGODB_URI: inject<string>("mongodbUri"),
-                DB_NAME: inject<string>("dbName"),
-                JWT_SECRET: TEST_JWT_SECRET,
-                LOG_LEVEL: "warn",
-                TEST_CLOCK: "1",
-              },
-            },
-          })),
-        ],
-        resolve: { alias: [{ find: /^mongodb$/, replacement: driverBundle }] },
-        test: {
-          name: "worker",
-          include: ["test/worker/**/*.test.ts"],
-          globalSetup: ["test/support/worker-global-setup.ts"],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
-        },
-      },
+      workerProject("worker", "gateway"),
+      workerProject("worker-direct", "direct"),
     ],
   },
 });
