@@ -90,7 +90,7 @@ export function loadConfig(env: Bindings): AppConfig {
     serverSelectionTimeoutMs: intSetting(env.MONGODB_SERVER_SELECTION_TIMEOUT_MS, 5_000, 100, 60_000),
     dbAccess: env.DB_ACCESS?.trim().toLowerCase() === "direct" ? "direct" : "gateway",
     gatewayShards: intSetting(env.DB_GATEWAY_SHARDS, 4, 1, 64),
-    gatewayTimeoutMs: intSetting(env.DB_GATEWAY_TIMEOUT_MS, 3_000, 100, 60_000),
+    gatewayTimeoutMs: intSetting(env.DB_GATEWAY_TIMEOUT_MS, 5_000, 100, 60_000),
     gatewayLocationHint: locationHint(env.DB_GATEWAY_LOCATION_HINT),
     gatewayPoolSize: intSetting(env.DB_GATEWAY_POOL_SIZE, 4, 1, 4),
     gatewayIdleCloseMs: intSetting(env.DB_GATEWAY_IDLE_CLOSE_MS, 30_000, 1_000, 3_600_000),

@@ -55,7 +55,9 @@ export class DbGateway extends DurableObject<Bindings> {
     if (!this.#database) {
       this.#database = lazyDb(config, {
         maxPoolSize: config.gatewayPoolSize,
-        // Fail a dead database well inside the Worker's deadline; a hung one is cut by the deadline.
+        // A database that is down fails within 2.5 s (well inside the Worker's deadline); one
+        // that hangs is cut by that deadline (DB_GATEWAY_TIMEOUT_MS).
+        serverSelectionTimeoutMS: Math.min(config.serverSelectionTimeoutMs, 2_500),
         connectTimeoutMS: Math.min(config.serverSelectionTimeoutMs, 2_000),
         appName: "earlybird-edge-gateway",
       });
