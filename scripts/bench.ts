@@ -52,6 +52,8 @@ interface Figures {
   messagesPerRequest: number;
   /** Requests per second (concurrent phase only). */
   throughput?: number;
+  /** Answers with another status than expected, by status (e.g. 503 past the gateway deadline). */
+  errors: Record<number, number>;
 }
 
 function percentile(values: number[], p: number): number {
@@ -59,17 +61,19 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function timed(probe: Probe, t: Target): Promise<number> {
+/** One request; a status other than the expected one is counted (and reported), not hidden. */
+async function timed(probe: Probe, t: Target, raw: Raw): Promise<void> {
   const t0 = performance.now();
   const res = await probe.request(t);
   await res.arrayBuffer();
-  const ms = performance.now() - t0;
-  if (res.status !== probe.expectStatus) throw new Error(`${t.path} ${probe.name}: expected ${probe.expectStatus}, got ${res.status}`);
-  return ms;
+  raw.ms.push(performance.now() - t0);
+  if (res.status !== probe.expectStatus) raw.errors[res.status] = (raw.errors[res.status] ?? 0) + 1;
 }
 
 interface Raw {
   ms: number[];
+  /** Unexpected statuses, by status. */
+  errors: Record<number, number>;
   connections: number;
   messages: number;
   wallMs: number;
@@ -81,7 +85,7 @@ const settle = () => new Promise((r) => setTimeout(r, 20)); // direct clients cl
 async function sequential(probes: Probe[], targets: Target[]): Promise<Map<string, Raw>> {
   const raw = new Map<string, Raw>();
   const key = (p: Probe, t: Target) => `${t.path}|${p.name}`;
-  for (const p of probes) for (const t of targets) raw.set(key(p, t), { ms: [], connections: 0, messages: 0, wallMs: 0 });
+  for (const p of probes) for (const t of targets) raw.set(key(p, t), { ms: [], errors: {}, connections: 0, messages: 0, wallMs: 0 });
   const maxRounds = Math.max(...probes.map((p) => p.rounds));
   for (let round = 0; round < maxRounds; round++) {
     for (const p of probes) {
@@ -89,7 +93,7 @@ async function sequential(probes: Probe[], targets: Target[]): Promise<Map<strin
       for (const t of targets) {
         const r = raw.get(key(p, t))!;
         const before = t.proxy.stats();
-        r.ms.push(await timed(p, t));
+        await timed(p, t, r);
         await settle();
         const after = t.proxy.stats();
         r.connections += after.connectionsOpened - before.connectionsOpened;
@@ -102,7 +106,7 @@ async function sequential(probes: Probe[], targets: Target[]): Promise<Map<strin
 
 /** Concurrent: `concurrentTotal` requests of one probe on one path, CONCURRENCY in flight. */
 async function concurrent(probe: Probe, t: Target): Promise<Raw> {
-  const ms: number[] = [];
+  const raw: Raw = { ms: [], errors: {}, connections: 0, messages: 0, wallMs: 0 };
   let next = 0;
   const before = t.proxy.stats();
   const t0 = performance.now();
@@ -110,14 +114,14 @@ async function concurrent(probe: Probe, t: Target): Promise<Raw> {
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < probe.concurrentTotal) {
         next++;
-        ms.push(await timed(probe, t));
+        await timed(probe, t, raw);
       }
     }),
   );
   const wallMs = performance.now() - t0;
   await settle();
   const after = t.proxy.stats();
-  return { ms, connections: after.connectionsOpened - before.connectionsOpened, messages: after.messages - before.messages, wallMs };
+  return { ...raw, connections: after.connectionsOpened - before.connectionsOpened, messages: after.messages - before.messages, wallMs };
 }
 
 function figures(raw: Raw, bareP50: number, withThroughput: boolean): Figures {
@@ -130,6 +134,7 @@ function figures(raw: Raw, bareP50: number, withThroughput: boolean): Figures {
     xBare: round2(p50 / bareP50),
     connectionsPerRequest: round2(raw.connections / n),
     messagesPerRequest: round2(raw.messages / n),
+    errors: raw.errors,
   };
   if (withThroughput) out.throughput = round1((n / raw.wallMs) * 1000);
   return out;
@@ -241,7 +246,7 @@ async function main(): Promise<void> {
 
     console.log(`EarlyBird bench — wrangler dev (workerd) + embedded database behind a proxy, injected RTT ${RTT_MS} ms`);
     console.log(`sequential: ${ROUNDS} interleaved rounds (${SLOW_ROUNDS} for login and creation); concurrent: ${CONCURRENCY} in flight; bcrypt ${BCRYPT_COST} alone p50 ${bcryptP50} ms\n`);
-    const head = "route".padEnd(36) + "path".padEnd(9) + "mode".padEnd(6) + "p50 ms".padStart(8) + "p95 ms".padStart(8) + "×bare".padStart(7) + "conns/req".padStart(11) + "msgs/req".padStart(10) + "req/s".padStart(8);
+    const head = "route".padEnd(36) + "path".padEnd(9) + "mode".padEnd(6) + "p50 ms".padStart(8) + "p95 ms".padStart(8) + "×bare".padStart(7) + "conns/req".padStart(11) + "msgs/req".padStart(10) + "req/s".padStart(8) + "  errors";
     console.log(head);
     for (const p of probes) {
       for (const mode of ["sequential", "concurrent"] as const) {
@@ -251,7 +256,8 @@ async function main(): Promise<void> {
             p.name.padEnd(36) + path.padEnd(9) + (mode === "sequential" ? "seq" : `c${CONCURRENCY}`).padEnd(6) +
               f.p50.toFixed(1).padStart(8) + f.p95.toFixed(1).padStart(8) + f.xBare.toFixed(2).padStart(7) +
               f.connectionsPerRequest.toFixed(2).padStart(11) + f.messagesPerRequest.toFixed(2).padStart(10) +
-              (f.throughput === undefined ? "-" : f.throughput.toFixed(0)).padStart(8),
+              (f.throughput === undefined ? "-" : f.throughput.toFixed(0)).padStart(8) +
+              "  " + (Object.entries(f.errors).map(([status, n]) => `${n}×${status}`).join(" ") || "-"),
           );
         }
       }
