@@ -4,7 +4,8 @@
 // exclude every claimed customer from matching. No production database has run this migration
 // yet, so it was changed in place rather than superseded; its checksum now covers the modules it
 // imports (link-plan.ts included), so a database that applied the earlier version is refused
-// with a checksum mismatch instead of silently differing: revert it there (down) and apply again.
+// with a checksum mismatch instead of silently differing: revert it there with the earlier
+// checkout (down --to 002) and apply it again, or recreate that development database.
 import type { AnyBulkWriteOperation, Collection, Db, Document } from "mongodb";
 import { dropIndexes, ensureIndexes, existingOf, parseLabel, planIndexes, type IndexDef } from "../scripts/migrate/indexes.ts";
 import {
