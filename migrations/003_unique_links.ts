@@ -13,9 +13,10 @@ const UNIQUE_LINK_INDEXES: IndexDef[] = [
 const PLAIN_LINK_INDEXES = LINK_INDEXES.filter((def) => Object.keys(def.key).length === 1);
 
 const HOW_TO_RESOLVE =
-  "For each conflict decide which link is right (usually the one the other side points back to), back up, and unset the wrong " +
-  "side on the others, e.g. db.customers_v2.updateOne({id: \"<customer id>\"}, {$unset: {user_id: \"\"}}) — " +
-  "see the README, \"Migrations: ops runbook\", resolving 003 conflicts. Then run up again.";
+  "Run `npm run links -- check` for the full integrity report. For each value held twice decide which link is right (usually " +
+  "the one the other side points back to) and clear the others: `npm run links -- unlink --customer <customer id> [--user <user id>]` " +
+  "(add --dry-run first), then `npm run links -- link --customer <id> --user <id>` where a link should remain; each change is " +
+  "audited in link_audit (docs/runbook-links.md). Then run up again.";
 
 interface Conflict {
   field: string;
@@ -49,10 +50,12 @@ async function findConflicts(ctx: MigrationContext): Promise<Conflict[]> {
 export async function up(ctx: MigrationContext) {
   const conflicts = await findConflicts(ctx);
   if (conflicts.length > 0) {
-    const lines = conflicts.map(
-      (c) => `${c.field} = ${String(c.value)} is held by ${c.documents.map((d) => d.id).join(" and ")} (which points back to ${c.points_back_to === null ? "none of them" : String(c.points_back_to)})`,
+    const lines = conflicts.map((c) =>
+      c.field === "customers_v2.user_id"
+        ? `user ${String(c.value)} is named by customers ${c.documents.map((d) => d.id).join(" and ")} (the user points back to ${c.points_back_to === null ? "none of them" : String(c.points_back_to)})`
+        : `customer ${String(c.value)} is claimed by users ${c.documents.map((d) => d.id).join(" and ")} (the customer points back to ${c.points_back_to === null ? "none of them" : String(c.points_back_to)})`,
     );
-    throw new RefusedError(`${conflicts.length} duplicate links prevent the unique link indexes; nothing was changed. ${lines.join("; ")}. ${HOW_TO_RESOLVE}`, {
+    throw new RefusedError(`${conflicts.length} duplicate links block the unique link indexes; nothing was changed. ${lines.join("; ")}. ${HOW_TO_RESOLVE}`, {
       conflicts,
       how_to_resolve: HOW_TO_RESOLVE,
     });

@@ -3,9 +3,8 @@
 // (lock held, checksum mismatch, conflicts or unique violations, not confirmed).
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI, loadConfig } from "../src/config.ts";
-import type { Bindings } from "../src/env.ts";
-import { redactUri } from "./lib/settings.ts";
+import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI } from "../src/config.ts";
+import { opsDatabase, redactUri } from "./lib/settings.ts";
 import { formatReport } from "./migrate/format.ts";
 import { runMigrations, stderrLogger, type Command } from "./migrate/runner.ts";
 
@@ -84,7 +83,7 @@ async function main(): Promise<number> {
   }
 
   // The environment only: ops point the runner at a database explicitly, never via .dev.vars.
-  const { mongodbUri: uri, dbName } = loadConfig(process.env as Bindings);
+  const { uri, dbName } = opsDatabase();
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const abort = new AbortController();
   process.on("SIGINT", () => {
