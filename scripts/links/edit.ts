@@ -3,7 +3,7 @@
 // when both sides are free or already point at each other and nobody else claims either side.
 // Each change is one transaction of conditional updates plus an audit record in `link_audit`.
 import type { ClientSession, Db, Document } from "mongodb";
-import { withTransaction } from "../../src/db/client.ts";
+import { withTransaction } from "../../src/db/transaction.ts";
 
 export const AUDIT_COLLECTION = "link_audit";
 const SHOWN = 20;
