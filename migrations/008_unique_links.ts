@@ -1,8 +1,16 @@
+// Changelog note (renamed, issue 14): this migration was 003_unique_links. It refuses until a person
+// resolves the legacy link conflicts, and the runner applies migrations strictly in order, so
+// every migration numbered after it would have been blocked behind that manual step. No
+// production database has run 002/003 yet, so it was renamed (git mv) to 008, after the
+// migrations others are adding (004–007), and otherwise left as it was. A development database
+// that applied it as 003 shows "003_unique_links: missing_file" in status and is refused: revert
+// it there with the earlier checkout (`npm run migrate -- down --to 003`), or recreate that
+// development database.
 import { dropIndexes, ensureIndexes, existingOf, findDuplicateKeys, indexLabel, planIndexes, type DuplicateKey, type IndexDef } from "../scripts/migrate/indexes.ts";
 import { RefusedError, type MigrationContext } from "../scripts/migrate/types.ts";
 import { LINK_INDEXES } from "./002_link_users_customers.ts";
 
-export const id = "003_unique_links";
+export const id = "008_unique_links";
 export const description =
   "enforce the one-to-one link: unique users.customer_v2_id and customers_v2.user_id (where set) replace the plain single-field indexes";
 

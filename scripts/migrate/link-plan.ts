@@ -124,7 +124,7 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
     if (claimants.length !== 1 || only === undefined) skip(c.id, "conflict", claimantIds);
     else if (only.role !== "customer") skip(c.id, "conflict", [only.id]); // staff are never linked
     // Beyond the written rules: a claimant that another customer names cannot be repaired
-    // without giving that user two customers (003 would then refuse): a conflict for a person.
+    // without giving that user two customers (008_unique_links would then refuse): a conflict for a person.
     else if (namedBy.has(only.id)) skip(c.id, "conflict", [only.id]);
     else link(c, only, "repair_half_link", true, false);
   }

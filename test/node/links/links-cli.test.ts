@@ -1,5 +1,5 @@
 // `npm run links`: the integrity checker on planted defects and on the fixture, link/unlink
-// refusals, dry runs and audit records, and resolving what blocks 003 with the CLI alone.
+// refusals, dry runs and audit records, and resolving what blocks 008_unique_links (was 003) with the CLI alone.
 // The CLI runs as its own process against the embedded server, through the real driver.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -257,8 +257,8 @@ describe("links link / unlink", () => {
   });
 });
 
-describe("resolving what blocks 003 with npm run links", () => {
-  it("003 refuses on the fixture after 002, naming the checker; after unlink/link of the listed conflicts it succeeds", async () => {
+describe("resolving what blocks 008_unique_links with npm run links", () => {
+  it("008 refuses on the fixture after 002, naming the checker; after unlink/link of the listed conflicts it succeeds", async () => {
     const { db, dbName, target } = await fixtureDb(h, "resolve");
     await migrate(target, "up", "002");
     const refused = await runMigrations({ ...target, command: "up", log: null });
@@ -270,7 +270,7 @@ describe("resolving what blocks 003 with npm run links", () => {
     const check = await links(["check", "--json"], dbName);
     expect(check.code).toBe(1);
     const report = check.json as CheckReport;
-    // The checker lists exactly the duplicates 003 names.
+    // The checker lists exactly the duplicates 008 names.
     expect(report.findings.user_named_by_several_customers.count + report.findings.customer_claimed_by_several_users.count).toBe(conflicts.length);
 
     for (const c of conflicts) {

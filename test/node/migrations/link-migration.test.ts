@@ -1,5 +1,5 @@
-// Migrations 001–003 on the legacy fixture through the real driver and the embedded server:
-// the back-fill's outcome and database state, idempotence, exact rollback, 003's refusal and
+// Migrations 001, 002 and 008 on the legacy fixture through the real driver and the embedded server:
+// the back-fill's outcome and database state, idempotence, exact rollback, 008's refusal and
 // 001's unique-violation report.
 import { EJSON } from "bson";
 import type { Document } from "mongodb";
@@ -163,7 +163,7 @@ describe("002 refusing", () => {
   });
 });
 
-describe("003 on the legacy fixture", () => {
+describe("008_unique_links on the legacy fixture", () => {
   it("refuses with the conflicting documents and changes nothing; after a person resolves them it succeeds", async () => {
     const { db, target } = await fixtureDb(h, "unique");
     await migrate(target, "up", "002");
@@ -201,7 +201,7 @@ describe("003 on the legacy fixture", () => {
     await expect(db.collection("customers_v2").insertOne({ id: "dup-customer", name: "dup", status: "trial", user_id: linkedUser })).rejects.toMatchObject({ code: 11000 });
     await db.collection("customers_v2").insertMany([{ id: "unlinked-a", status: "trial" }, { id: "unlinked-b", status: "trial", user_id: null }]);
 
-    await migrate(target, "down", "003");
+    await migrate(target, "down", "008");
     expect(await indexNames(db, "customers_v2")).toContain("user_id_1");
     expect(await indexNames(db, "customers_v2")).not.toContain("user_id_unique");
     expect(await indexNames(db, "users")).toContain("customer_v2_id_1");

@@ -24,7 +24,7 @@ import {
 } from "./helpers.ts";
 
 const h = useServer();
-const ALL = ["001_baseline_indexes", "002_link_users_customers", "003_unique_links"];
+const ALL = ["001_baseline_indexes", "002_link_users_customers", "008_unique_links"];
 
 describe("status, up, down and --to", () => {
   it("status lists every migration as pending on a fresh database and writes nothing", async () => {
@@ -118,7 +118,7 @@ describe("--dry-run", () => {
     const before = await wholeDatabase(db);
     const res = await runCli(["up", "--dry-run", "--json"], target);
     expect(res.code).toBe(2);
-    expect(res.report.migrations[0]).toMatchObject({ id: "003_unique_links", action: "refused" });
+    expect(res.report.migrations[0]).toMatchObject({ id: "008_unique_links", action: "refused" });
     expect(await wholeDatabase(db)).toEqual(before);
   });
 });
