@@ -21,7 +21,6 @@ import {
 } from "../scripts/migrate/link-plan.ts";
 import { RefusedError, type MigrationContext } from "../scripts/migrate/types.ts";
 
-export const id = "002_link_users_customers";
 export const description =
   "link users ⇄ customers_v2: back-fill by email pattern, then unique normalized phone; repair half-links; " +
   "report conflicts, dangling links and ambiguous phones untouched; add the four link indexes";

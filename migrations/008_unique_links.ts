@@ -10,7 +10,6 @@ import { dropIndexes, ensureIndexes, existingOf, findDuplicateKeys, indexLabel, 
 import { RefusedError, type MigrationContext } from "../scripts/migrate/types.ts";
 import { LINK_INDEXES } from "./002_link_users_customers.ts";
 
-export const id = "008_unique_links";
 export const description =
   "enforce the one-to-one link: unique users.customer_v2_id and customers_v2.user_id (where set) replace the plain single-field indexes";
 

@@ -9,6 +9,7 @@ export const DEFAULT_MIGRATIONS_DIR = resolve(import.meta.dirname, "..", "..", "
 const FILE_PATTERN = /^\d{3}_[a-z0-9_]+\.ts$/;
 
 export interface MigrationFile {
+  /** The file name without its extension (e.g. "002_link_users_customers"). */
   id: string;
   file: string;
   /** Covers the migration file and every local module it imports, transitively. */
@@ -72,9 +73,11 @@ export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
     const file = join(dir, name);
     const source = await readFile(file, "utf8");
     const mod = (await import(pathToFileURL(file).href)) as Partial<Migration>;
+    // The id is the file name without its extension. An `id` export is not needed; a file that
+    // still exports one (001 predates this rule) must agree with its name, or it is refused.
     const id = basename(name, ".ts");
     const problems = [
-      mod.id !== id && `exports id ${JSON.stringify(mod.id)} but the file name says "${id}"`,
+      mod.id !== undefined && mod.id !== id && `exports id ${JSON.stringify(mod.id)} but its id is its file name, "${id}" (remove the id export)`,
       typeof mod.description !== "string" && "exports no description",
       typeof mod.up !== "function" && "exports no up(ctx)",
       typeof mod.down !== "function" && "exports no down(ctx)",

@@ -10,7 +10,7 @@ import { copyOfMigrations } from "./helpers.ts";
 
 const stub = (id: string) =>
   `import type { MigrationContext } from "../scripts/migrate/types.ts";\n` +
-  `export const id = "${id}";\nexport const description = "stub";\n` +
+  `export const description = "stub ${id}";\n` +
   `export async function up(_ctx: MigrationContext) {}\nexport async function down(_ctx: MigrationContext) {}\n`;
 
 describe("the unique-links gate", () => {
