@@ -6,7 +6,7 @@ import type { Migration } from "./types.ts";
 
 export const DEFAULT_MIGRATIONS_DIR = resolve(import.meta.dirname, "..", "..", "migrations");
 
-const FILE_PATTERN = /^\d{3}_[a-z0-9_]+\.ts$/;
+export const FILE_PATTERN = /^\d{3}_[a-z0-9_]+\.ts$/;
 
 export interface MigrationFile {
   /** The file name without its extension (e.g. "002_link_users_customers"). */
