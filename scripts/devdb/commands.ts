@@ -1,12 +1,13 @@
 // Command dispatch: sessions, transactions and retryable writes around one handler per command.
 import os from "node:os";
-import { BSON, Long, ObjectId, Timestamp } from "bson";
+import { BSON, Long, Timestamp } from "bson";
 import { Aggregator, ProcessingMode, Query } from "mingo";
 import { Cursors, positiveInt } from "./cursors.ts";
 import { CommandError, errorReply, toCommandError, writeConflict } from "./errors.ts";
 import { normaliseIndexSpec } from "./indexes.ts";
 import { applyUpdate, compileFilter, isOperatorUpdate, type Match, matchDocs, project, shape, type UpdateSpec, upsertDocument, withId } from "./query.ts";
 import { type Collection, Store, type Write } from "./store.ts";
+import { Replication } from "./replication.ts";
 import { LockedError, OpContext, Sessions, TRANSACTION_LIFETIME_MS, type Session, type Txn } from "./transactions.ts";
 import { type Doc, clone, isPlainObject, keyOf, pathValues, setPath } from "./values.ts";
 
@@ -34,9 +35,14 @@ export class ServerState {
   readonly cursors = new Cursors();
   readonly stats: Stats = { connectionsOpened: 0, connectionsActive: 0, commands: {} };
   readonly startedAt = Date.now();
-  readonly electionId = new ObjectId("7fffffff0000000000000001");
+  readonly repl = new Replication();
   /** Called after every command that may have written, to make the writes durable. */
   flush: () => void = () => {};
+
+  constructor() {
+    // MongoDB aborts every open transaction when the primary steps down.
+    this.repl.onStepDown = () => this.sessions.abortAll();
+  }
 }
 
 interface Ctx {
@@ -71,10 +77,15 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Runs a write, waiting (as MongoDB does) while a transaction holds a document it touches. */
-async function withLockWait<T>(fn: () => T): Promise<T> {
+/**
+ * Runs a write, waiting (as MongoDB does) while a transaction holds a document it touches.
+ * A step-down while it waits interrupts it (InterruptedDueToReplStateChange).
+ */
+async function withLockWait<T>(x: Ctx, fn: () => T): Promise<T> {
   const deadline = Date.now() + TRANSACTION_LIFETIME_MS + 5_000;
+  const epoch = x.state.repl.epoch;
   for (;;) {
+    if (x.state.repl.epoch !== epoch) throw x.state.repl.interrupted(x.cmd.txnNumber !== undefined && x.op.txn === null);
     try {
       return fn();
     } catch (e) {
@@ -84,6 +95,11 @@ async function withLockWait<T>(fn: () => T): Promise<T> {
       await Promise.race([e.holder.done, sleep(Math.min(left, 1000))]);
     }
   }
+}
+
+/** Replication state changes end the whole command, not one statement (as in MongoDB). */
+function isStateChange(e: CommandError): boolean {
+  return e.code === 10107 || e.code === 11602;
 }
 
 function writeErrorEntry(index: number, e: CommandError): Doc {
@@ -170,7 +186,7 @@ async function runWrites(x: Ctx, statements: unknown[], each: (s: Doc, i: number
     const s = statements[i];
     try {
       if (!isPlainObject(s)) throw new CommandError(14, "write statement must be an object");
-      const r = await withLockWait(() => each(s, i));
+      const r = await withLockWait(x, () => each(s, i));
       if (typeof r === "number") n += r;
       else {
         n += r.n;
@@ -179,7 +195,7 @@ async function runWrites(x: Ctx, statements: unknown[], each: (s: Doc, i: number
       }
     } catch (e) {
       const ce = toCommandError(e);
-      if (x.op.txn !== null && isTransient(ce)) throw ce;
+      if ((x.op.txn !== null && isTransient(ce)) || isStateChange(ce)) throw ce;
       writeErrors.push(writeErrorEntry(i, ce));
       if (ordered || x.op.txn !== null) break;
     }
@@ -257,16 +273,18 @@ function runPipeline(x: Ctx, input: Doc[], pipeline: Doc[]): Doc[] {
 function helloReply(x: Ctx, legacyName: boolean): Doc {
   const me = x.conn.me;
   const now = new Date();
-  const opTime = { ts: new Timestamp({ t: Math.floor(now.getTime() / 1000), i: 1 }), t: Long.fromNumber(1) };
+  const repl = x.state.repl;
+  const primary = repl.isPrimary(now.getTime());
+  const opTime = { ts: new Timestamp({ t: Math.floor(now.getTime() / 1000), i: 1 }), t: Long.fromNumber(repl.term) };
   return {
-    ...(legacyName ? { ismaster: true } : { isWritablePrimary: true }),
+    ...(legacyName ? { ismaster: primary } : { isWritablePrimary: primary }),
     hosts: [me],
-    setName: "rs0",
-    setVersion: 1,
-    secondary: false,
-    primary: me,
+    setName: repl.setName,
+    setVersion: repl.setVersion,
+    secondary: !primary,
+    ...(primary ? { primary: me } : {}),
     me,
-    electionId: x.state.electionId,
+    ...(primary ? { electionId: repl.electionId } : {}),
     lastWrite: { opTime, lastWriteDate: now, majorityOpTime: opTime, majorityWriteDate: now },
     maxBsonObjectSize: 16 * 1024 * 1024,
     maxMessageSizeBytes: 48_000_000,
@@ -280,6 +298,10 @@ function helloReply(x: Ctx, legacyName: boolean): Doc {
     helloOk: true,
     ok: 1,
   };
+}
+
+function adminOnly(x: Ctx, name: string): void {
+  if (x.db !== "admin") throw new CommandError(13, `${name} may only be run against the admin database.`);
 }
 
 const handlers: Record<string, Handler> = {
@@ -326,6 +348,21 @@ const handlers: Record<string, Handler> = {
     return { ok: 1 };
   },
   killCursors: (x) => x.state.cursors.kill((x.cmd.cursors as unknown[]) ?? []),
+  replSetStepDown: (x) => {
+    adminOnly(x, "replSetStepDown");
+    if (!x.state.repl.isPrimary()) throw new CommandError(10107, "not primary so can't step down");
+    const secs = Number(x.cmd.replSetStepDown);
+    if (!Number.isFinite(secs) || secs <= 0) throw new CommandError(2, "stepdown period must be a positive number of seconds");
+    x.state.repl.stepDown({ ms: secs * 1000 });
+    return { ok: 1 };
+  },
+  // Test hook (devdb only): server.stepDown(...) over the wire, e.g. from another process.
+  devdbStepDown: (x) => {
+    adminOnly(x, "devdbStepDown");
+    const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
+    const info = x.state.repl.stepDown({ ms: num(x.cmd.ms), failNextWrites: num(x.cmd.failNextWrites), writesApplied: x.cmd.writesApplied === true });
+    return { until: info.until, electionId: info.electionId, ok: 1 };
+  },
 
   insert: async (x) => {
     const c = ensure(x);
@@ -350,7 +387,7 @@ const handlers: Record<string, Handler> = {
     const c = existing(x);
     const cmd = x.cmd;
     const filter = (cmd.query ?? {}) as Doc;
-    return withLockWait(() => {
+    return withLockWait(x, () => {
       const [m] = sortedMatches(x, c, filter, cmd.sort, 1);
       if (cmd.remove === true) {
         if (m === undefined || c === undefined) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
@@ -564,6 +601,13 @@ export async function runCommand(state: ServerState, db: string, cmd: Doc, conn:
   state.stats.commands[name] = (state.stats.commands[name] ?? 0) + 1;
   const handler = handlers[aliases[name] ?? name];
   if (handler === undefined) return errorReply(new CommandError(59, `no such command: '${name}'`));
+  const refusal = state.repl.refuse(name, cmd);
+  if (refusal !== null && !refusal.applyFirst) return errorReply(refusal.error);
+  const reply = await runWithSession(state, handler, name, db, cmd, conn);
+  return refusal !== null ? errorReply(refusal.error) : reply;
+}
+
+async function runWithSession(state: ServerState, handler: Handler, name: string, db: string, cmd: Doc, conn: Connection): Promise<Doc> {
   let session: Session | null = null;
   let txn: Txn | null = null;
   let retryable = false;

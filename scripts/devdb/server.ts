@@ -6,6 +6,9 @@ import { Persistence } from "./persistence.ts";
 import { MAX_MESSAGE_BYTES, ProtocolError, encodeReply, parseMessage } from "./wire.ts";
 import { errorReply, CommandError } from "./errors.ts";
 import { expireTtl } from "./ttl.ts";
+import type { StepDownInfo, StepDownOptions } from "./replication.ts";
+
+export type { StepDownInfo, StepDownOptions } from "./replication.ts";
 
 const TTL_PASS_TICKS = 2;
 
@@ -24,6 +27,14 @@ export interface RunningServer {
   port: number;
   stop(): Promise<void>;
   stats(): Stats;
+  /**
+   * Simulates an election, as during a rolling upgrade: open transactions abort, writes waiting
+   * on a lock fail with InterruptedDueToReplStateChange (11602), and writes fail with
+   * NotWritablePrimary (10107, labelled RetryableWriteError for retryable writes and
+   * TransientTransactionError inside transactions) while hello reports a secondary for `ms`
+   * and for the next `failNextWrites` writes. Then the node is primary with a new electionId.
+   */
+  stepDown(opts?: StepDownOptions): StepDownInfo;
 }
 
 function formatHostPort(address: string | undefined, port: number | undefined): string {
@@ -163,5 +174,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     port,
     stop,
     stats: () => ({ ...state.stats, commands: { ...state.stats.commands } }),
+    stepDown: (o) => state.repl.stepDown(o),
   };
 }
