@@ -2,6 +2,7 @@
 // ("rs0") that the official driver can use with sessions, retryable writes and transactions.
 import net from "node:net";
 import { type Connection, ServerState, SESSION_TIMEOUT_MINUTES, type Stats, runCommand } from "./commands.ts";
+import { lockDir } from "./lock.ts";
 import { Persistence } from "./persistence.ts";
 import { MAX_MESSAGE_BYTES, ProtocolError, encodeReply, parseMessage } from "./wire.ts";
 import { errorReply, CommandError } from "./errors.ts";
@@ -116,7 +117,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const host = opts.host ?? "127.0.0.1";
   const log = opts.quiet === false ? (msg: string) => console.error(`[devdb] ${msg}`) : () => {};
   const state = new ServerState();
-  const persistence = opts.dir !== undefined ? new Persistence(opts.dir, state.store) : null;
+  const lock = opts.dir !== undefined ? await lockDir(opts.dir) : null;
+  let persistence: Persistence | null;
+  try {
+    persistence = opts.dir !== undefined ? new Persistence(opts.dir, state.store) : null;
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   if (persistence !== null) state.flush = () => persistence.flush();
 
   const sockets = new Set<net.Socket>();
@@ -140,6 +148,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
   } catch (e) {
     persistence?.close();
+    lock?.release();
     throw e;
   }
   const address = server.address() as net.AddressInfo;
@@ -163,6 +172,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await closed;
       state.sessions.abortAll();
       persistence?.close();
+      lock?.release();
     })();
     return stopped;
   };
