@@ -36,6 +36,12 @@ export interface RunningServer {
    * and for the next `failNextWrites` writes. Then the node is primary with a new electionId.
    */
   stepDown(opts?: StepDownOptions): StepDownInfo;
+  /**
+   * Queries (find, count, distinct, aggregate's leading $match, update/delete filters, $lookup)
+   * answered by a collection scan rather than an index: in `ns` ("db.coll"), or in total.
+   * Also in serverStatus().metrics.queryExecutor.collectionScans.{total, byNamespace}.
+   */
+  collectionScans(ns?: string): number;
 }
 
 function formatHostPort(address: string | undefined, port: number | undefined): string {
@@ -185,5 +191,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     stop,
     stats: () => ({ ...state.stats, commands: { ...state.stats.commands } }),
     stepDown: (o) => state.repl.stepDown(o),
+    collectionScans: (ns) => (ns === undefined ? state.store.collectionScansTotal : (state.store.collectionScans.get(ns) ?? 0)),
   };
 }
