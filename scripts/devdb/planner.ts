@@ -310,7 +310,7 @@ export interface Plan {
   /** Candidate ids, in index order; undefined for a collection scan. */
   ids?: () => Iterable<string>;
   /** Bounds per index field, as explain prints them. */
-  bounds?: Record<string, string[]>;
+  bounds?: () => Record<string, string[]>;
   /** Whether `ids` come in the order the requested sort asks for. */
   sorted: boolean;
   direction: 1 | -1;
@@ -393,6 +393,13 @@ function* scanIndex(index: Index, bounds: FieldBounds[], direction: 1 | -1, stat
     }
   };
   const combos = comboList(bounds);
+  if (pointFields === n && combos.length === 1) {
+    for (const id of index.lookup(index.tupleKey(combos[0] as unknown[]))) {
+      stats.keysExamined++;
+      yield id;
+    }
+    return;
+  }
   if (pointFields === n) {
     // Every field fixed: hash lookups, in index order.
     const keys = [...new Set(combos.map((c) => index.tupleKey(c)))].sort((a, b) => Index.compareKeys(a, b, n));
@@ -525,7 +532,7 @@ export function planQuery(c: Collection, filter: Doc, queryStrength: number | nu
     return {
       index: b.index,
       ids: () => scanIndex(b.index, b.bounds, direction, stats),
-      bounds: printBounds(b.index, b.bounds, direction),
+      bounds: () => printBounds(b.index, b.bounds, direction),
       sorted: dir !== null,
       direction,
       stats,
@@ -536,7 +543,7 @@ export function planQuery(c: Collection, filter: Doc, queryStrength: number | nu
       if (index.partial !== null || index.spec.hidden === true) continue;
       const dir = servesSort(index, 0, wantSort);
       if (dir === null) continue;
-      return { index, ids: () => scanIndex(index, [], dir, stats), bounds: printBounds(index, [], dir), sorted: true, direction: dir, stats };
+      return { index, ids: () => scanIndex(index, [], dir, stats), bounds: () => printBounds(index, [], dir), sorted: true, direction: dir, stats };
     }
   }
   return { index: null, sorted: false, direction: 1, stats };
@@ -561,7 +568,7 @@ export function planStages(plan: Plan, filter: Doc, ns: string, nReturned?: numb
     isPartial: index.partial !== null,
     indexVersion: 2,
     direction: plan.direction > 0 ? "forward" : "backward",
-    indexBounds: plan.bounds ?? {},
+    indexBounds: plan.bounds?.() ?? {},
     ...(exec ? { keysExamined: plan.stats.keysExamined, nReturned: plan.stats.docsExamined } : {}),
   };
   void ns;
