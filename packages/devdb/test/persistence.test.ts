@@ -4,10 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { Decimal128, Long, MongoClient, ObjectId } from "mongodb";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../../../scripts/devdb/server.ts";
+import { type RunningServer, startServer } from "../src/server.ts";
 import { type AnyDoc, failure } from "./helpers.ts";
 
-const serverModule = path.resolve(import.meta.dirname, "../../../scripts/devdb/server.ts");
+const serverModule = path.resolve(import.meta.dirname, "../src/server.ts");
 const cleanups: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {
@@ -120,7 +120,7 @@ describe("persistence", () => {
 
   it("npm run db: prints the URI, stops cleanly on SIGTERM and keeps the data", async () => {
     const dir = tempDir();
-    const cli = path.resolve(import.meta.dirname, "../../../scripts/devdb/cli.ts");
+    const cli = path.resolve(import.meta.dirname, "../src/cli.ts");
     const run = async (work: (uri: string) => Promise<void>): Promise<number | null> => {
       const child = spawn(process.execPath, [cli, "--port", "0", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
       cleanups.push(() => {
@@ -149,7 +149,7 @@ describe("persistence", () => {
 
   it("locks the directory with a lock that dies with its process (SIGKILL, then restart at once)", async () => {
     const dir = tempDir();
-    const cli = path.resolve(import.meta.dirname, "../../../scripts/devdb/cli.ts");
+    const cli = path.resolve(import.meta.dirname, "../src/cli.ts");
     const child = spawn(process.execPath, [cli, "--port", "0", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
     cleanups.push(() => {
       child.kill("SIGKILL");
