@@ -1,7 +1,8 @@
 // Embedded MongoDB-wire-compatible server for development and tests: a one-node replica set
 // ("rs0") that the official driver can use with sessions, retryable writes and transactions.
 import net from "node:net";
-import { type Connection, ServerState, SESSION_TIMEOUT_MINUTES, type Stats, runCommand } from "./commands.ts";
+import { runCommand } from "./commands.ts";
+import { type Connection, ServerState, SESSION_TIMEOUT_MINUTES, type Stats } from "./state.ts";
 import { lockDir } from "./lock.ts";
 import { Persistence } from "./persistence.ts";
 import { MAX_MESSAGE_BYTES, ProtocolError, encodeReply, parseMessage } from "./wire.ts";
