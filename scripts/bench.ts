@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
-import { startServer, type RunningServer } from "./devdb/server.ts";
+import { startServer, type RunningServer } from "@earlybird/devdb";
 import { runMigrations } from "./migrate/runner.ts";
 import { freePort } from "./lib/ports.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startServer } from "../../scripts/devdb/server.ts";
+import { startServer } from "@earlybird/devdb";
 import { TEST_DB_NAME } from "./constants.ts";
 import { readLegacyJson } from "./legacy-fixture.ts";
 import { prepareTestDatabase } from "./test-database.ts";

@@ -147,6 +147,14 @@ export class Store {
   /** Snapshot timestamps of open transactions (multiset as counts). */
   private readonly openSnapshots = new Map<number, number>();
   journal: ((records: JournalRecord[]) => void) | null = null;
+  /** Queries answered by a collection scan (no index), per namespace and in total. */
+  readonly collectionScans = new Map<string, number>();
+  collectionScansTotal = 0;
+
+  countCollectionScan(ns: string): void {
+    this.collectionScansTotal++;
+    this.collectionScans.set(ns, (this.collectionScans.get(ns) ?? 0) + 1);
+  }
 
   collection(db: string, name: string): Collection | undefined {
     const c = this.dbs.get(db)?.get(name);

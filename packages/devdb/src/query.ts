@@ -3,7 +3,8 @@ import { ObjectId } from "bson";
 import { Query, update as mingoUpdate, updateOne as mingoUpdateOne } from "mingo";
 import { CommandError } from "./errors.ts";
 import { simpleMatcher, simpleUpdate } from "./fast-path.ts";
-import { collatedKey, collationStrength, foldDeep } from "./indexes.ts";
+import { collationStrength, foldDeep } from "./indexes.ts";
+import { type Plan, planQuery } from "./planner.ts";
 import type { Collection } from "./store.ts";
 import type { OpContext } from "./transactions.ts";
 import { type Doc, clone, isPlainObject, keyOf, setPath } from "./values.ts";
@@ -32,71 +33,15 @@ function equalityValue(v: unknown): { ok: boolean; value?: unknown } {
   return { ok: true, value: v };
 }
 
-/** The values `{field: cond}` matches by plain equality (`v`, `{$eq: v}` or `{$in: [...]}`). */
-function equalityValues(cond: unknown): unknown[] | undefined {
-  const eq = equalityValue(cond);
-  if (eq.ok) return [eq.value];
-  if (isPlainObject(cond) && Object.keys(cond).length === 1 && Array.isArray(cond.$in)) {
-    const values = cond.$in.map(equalityValue);
-    // Sorted, so results come back in index order as MongoDB's index scan returns them.
-    if (values.every((v) => v.ok)) return values.map((v) => v.value).sort(compareScalars);
-  }
-  return undefined;
-}
-
-const typeRank = (v: unknown): number => {
-  if (typeof v === "number" || typeof v === "bigint") return 1;
-  if (typeof v === "string") return 2;
-  if (isPlainObject(v)) return 3;
-  if ((v as { _bsontype?: string })._bsontype === "ObjectId") return 7;
-  if (typeof v === "boolean") return 8;
-  if (v instanceof Date) return 9;
-  return 10;
-};
-
-function compareScalars(a: unknown, b: unknown): number {
-  const ra = typeRank(a);
-  const rb = typeRank(b);
-  if (ra !== rb) return ra - rb;
-  const x = ra === 7 ? keyOf(a) : a instanceof Date ? a.getTime() : a;
-  const y = rb === 7 ? keyOf(b) : b instanceof Date ? b.getTime() : b;
-  return (x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0;
-}
-
-/**
- * Ids of committed documents that can match `filter`, each once in first-seen order, when an index
- * narrows them; else undefined. An $in list may name the same value twice (or values equal under
- * the collation), and a multikey index may list one document under several of its values.
- */
-function indexedCandidates(c: Collection, filter: Doc, strength: number | null): Iterable<string> | undefined {
-  if (filter._id !== undefined && (strength === null || !containsString(filter._id))) {
-    const values = equalityValues(filter._id);
-    if (values !== undefined) return new Set(values.map((v) => keyOf(v)));
-  }
-  for (const [field, cond] of Object.entries(filter)) {
-    if (field.startsWith("$")) continue;
-    const values = equalityValues(cond);
-    if (values === undefined) continue;
-    for (const index of c.indexes.values()) {
-      if (!index.servesEquality(field, strength)) continue;
-      if (values.length === 1) return index.lookup(collatedKey(values[0], strength));
-      return new Set(values.flatMap((v) => [...index.lookup(collatedKey(v, strength))]));
-    }
-  }
-  return undefined;
-}
-
-function containsString(v: unknown): boolean {
-  if (typeof v === "string") return true;
-  if (Array.isArray(v)) return v.some(containsString);
-  return isPlainObject(v) && Object.values(v).some(containsString);
-}
-
 export interface MatchOptions {
-  /** Stop after this many matches (0 = all). */
+  /** Stop after this many matches (0 = all); with `sort`, only when the scan yields that order. */
   limit?: number;
   /** The command's collation; strength 1-2 compares strings case-insensitively. */
   collation?: unknown;
+  /** The order the caller wants: an index that yields it is used (see `Plan.sorted`). */
+  sort?: Doc | undefined;
+  /** Receives the plan used; its stats are complete when matchDocs returns. */
+  onPlan?: (plan: Plan) => void;
 }
 
 export interface Match {
@@ -118,9 +63,13 @@ export function matchDocs(ctx: OpContext, c: Collection | undefined, filter: unk
   }
   const matches = strength === null ? test : (d: Doc) => (test as (d: Doc) => boolean)(foldDeep(d, strength) as Doc);
   const out: Match[] = [];
-  const limit = opts.limit ?? 0;
-  const subset = indexedCandidates(c, f, strength);
-  for (const [id, doc] of ctx.scan(c, subset)) {
+  const sort = isPlainObject(opts.sort) && Object.keys(opts.sort).length > 0 ? opts.sort : undefined;
+  const plan = planQuery(c, f as Doc, strength, sort, ctx.txn === null);
+  opts.onPlan?.(plan);
+  const limit = sort === undefined || plan.sorted ? (opts.limit ?? 0) : 0;
+  if (plan.index === null) ctx.store.countCollectionScan(c.ns);
+  for (const [id, doc] of ctx.scan(c, plan.ids?.())) {
+    plan.stats.docsExamined++;
     if (!matches(doc)) continue;
     out.push({ id, doc });
     if (limit > 0 && out.length >= limit) break;

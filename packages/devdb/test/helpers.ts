@@ -1,9 +1,28 @@
 import { type Socket, connect } from "node:net";
-import { BSON, type Document, MongoServerError, type ObjectId } from "mongodb";
-import { expect } from "vitest";
+import { BSON, type Document, MongoClient, MongoServerError, type ObjectId } from "mongodb";
+import { afterAll, beforeAll, expect } from "vitest";
+import { type RunningServer, startServer } from "../src/server.ts";
 
-/** An in-memory server and a connected client for the file's tests. */
-export { useEmbeddedServer as useServer } from "../../support/embedded-server.ts";
+export interface TestServer {
+  server: RunningServer;
+  client: MongoClient;
+  uri: string;
+}
+
+/** An in-memory server and a connected client for the file's tests (filled in by beforeAll). */
+export function useServer(): TestServer {
+  const h = {} as TestServer;
+  beforeAll(async () => {
+    h.server = await startServer({ port: 0, quiet: true });
+    h.uri = h.server.uri;
+    h.client = await new MongoClient(h.uri).connect();
+  });
+  afterAll(async () => {
+    await h.client?.close();
+    await h.server?.stop();
+  });
+  return h;
+}
 
 /** Tests use free-form documents with numeric, string or ObjectId _ids. */
 export type AnyDoc = { _id?: number | string | ObjectId; [key: string]: any };

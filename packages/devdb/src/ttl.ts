@@ -1,6 +1,6 @@
 // TTL indexes: documents whose indexed date is older than expireAfterSeconds are removed by a
 // periodic pass, as MongoDB's TTL monitor does (every 60 s there; every 2 s here).
-import type { ServerState } from "./commands.ts";
+import type { ServerState } from "./state.ts";
 import { lockKey } from "./transactions.ts";
 import { pathValues } from "./values.ts";
 

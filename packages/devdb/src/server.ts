@@ -1,11 +1,16 @@
 // Embedded MongoDB-wire-compatible server for development and tests: a one-node replica set
 // ("rs0") that the official driver can use with sessions, retryable writes and transactions.
 import net from "node:net";
-import { type Connection, ServerState, SESSION_TIMEOUT_MINUTES, type Stats, runCommand } from "./commands.ts";
+import { runCommand } from "./commands.ts";
+import { type Connection, ServerState, SESSION_TIMEOUT_MINUTES, type Stats } from "./state.ts";
+import { lockDir } from "./lock.ts";
 import { Persistence } from "./persistence.ts";
 import { MAX_MESSAGE_BYTES, ProtocolError, encodeReply, parseMessage } from "./wire.ts";
 import { errorReply, CommandError } from "./errors.ts";
 import { expireTtl } from "./ttl.ts";
+import type { StepDownInfo, StepDownOptions } from "./replication.ts";
+
+export type { StepDownInfo, StepDownOptions } from "./replication.ts";
 
 const TTL_PASS_TICKS = 2;
 
@@ -24,6 +29,20 @@ export interface RunningServer {
   port: number;
   stop(): Promise<void>;
   stats(): Stats;
+  /**
+   * Simulates an election, as during a rolling upgrade: open transactions abort, writes waiting
+   * on a lock fail with InterruptedDueToReplStateChange (11602), and writes fail with
+   * NotWritablePrimary (10107, labelled RetryableWriteError for retryable writes and
+   * TransientTransactionError inside transactions) while hello reports a secondary for `ms`
+   * and for the next `failNextWrites` writes. Then the node is primary with a new electionId.
+   */
+  stepDown(opts?: StepDownOptions): StepDownInfo;
+  /**
+   * Queries (find, count, distinct, aggregate's leading $match, update/delete filters, $lookup)
+   * answered by a collection scan rather than an index: in `ns` ("db.coll"), or in total.
+   * Also in serverStatus().metrics.queryExecutor.collectionScans.{total, byNamespace}.
+   */
+  collectionScans(ns?: string): number;
 }
 
 function formatHostPort(address: string | undefined, port: number | undefined): string {
@@ -105,7 +124,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const host = opts.host ?? "127.0.0.1";
   const log = opts.quiet === false ? (msg: string) => console.error(`[devdb] ${msg}`) : () => {};
   const state = new ServerState();
-  const persistence = opts.dir !== undefined ? new Persistence(opts.dir, state.store) : null;
+  const lock = opts.dir !== undefined ? await lockDir(opts.dir) : null;
+  let persistence: Persistence | null;
+  try {
+    persistence = opts.dir !== undefined ? new Persistence(opts.dir, state.store) : null;
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   if (persistence !== null) state.flush = () => persistence.flush();
 
   const sockets = new Set<net.Socket>();
@@ -129,6 +155,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
   } catch (e) {
     persistence?.close();
+    lock?.release();
     throw e;
   }
   const address = server.address() as net.AddressInfo;
@@ -152,6 +179,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await closed;
       state.sessions.abortAll();
       persistence?.close();
+      lock?.release();
     })();
     return stopped;
   };
@@ -163,5 +191,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     port,
     stop,
     stats: () => ({ ...state.stats, commands: { ...state.stats.commands } }),
+    stepDown: (o) => state.repl.stepDown(o),
+    collectionScans: (ns) => (ns === undefined ? state.store.collectionScansTotal : (state.store.collectionScans.get(ns) ?? 0)),
   };
 }

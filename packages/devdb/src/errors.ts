@@ -28,8 +28,10 @@ export const codeNames: Record<number, string> = {
   251: "NoSuchTransaction",
   256: "TransactionCommitted",
   263: "OperationNotSupportedInTransaction",
+  10107: "NotWritablePrimary",
   10334: "BSONObjectTooLarge",
   11000: "DuplicateKey",
+  11602: "InterruptedDueToReplStateChange",
 };
 
 /** An error that becomes an `ok: 0` reply (or a writeErrors entry) with MongoDB's code. */

@@ -8,34 +8,7 @@ import { type Doc, keyOf } from "./values.ts";
 
 const SNAPSHOT = "snapshot.bson";
 const JOURNAL = "journal.bson";
-const LOCK = "devdb.lock";
 const COMPACT_AT_BYTES = 64 * 1024 * 1024;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** One server per data directory; a lock left by a dead process is taken over. */
-function takeLock(file: string): void {
-  for (;;) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: "wx" });
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-    const holder = Number(fs.readFileSync(file, "utf8"));
-    if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
-      throw new Error(`data directory ${path.dirname(file)} is in use by process ${holder}`);
-    }
-    fs.rmSync(file, { force: true });
-  }
-}
 
 function* readRecords(file: string): Generator<Doc> {
   if (!fs.existsSync(file)) return;
@@ -99,8 +72,8 @@ export class Persistence {
   constructor(dir: string, store: Store) {
     this.dir = dir;
     this.store = store;
+    // The caller holds the directory's lock (lock.ts).
     fs.mkdirSync(dir, { recursive: true });
-    takeLock(path.join(dir, LOCK));
     for (const rec of readRecords(path.join(dir, SNAPSHOT))) replay(store, rec);
     for (const rec of readRecords(path.join(dir, JOURNAL))) replay(store, rec);
     this.writeSnapshot();
@@ -127,7 +100,6 @@ export class Persistence {
     this.compact();
     fs.closeSync(this.fd);
     this.store.journal = null;
-    fs.rmSync(path.join(this.dir, LOCK), { force: true });
   }
 
   private compact(): void {

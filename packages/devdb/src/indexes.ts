@@ -73,6 +73,14 @@ export class Index {
   readonly strength: number | null;
   /** key string → id (as keyOf(_id)) of the document holding it, or a set when several do. */
   readonly entries = new Map<string, string | Set<string>>();
+  /** Whether some document ever had several keys (an array on an indexed path). */
+  multikey = false;
+  /** The keys in index order (see planner.ts), kept lazily: null until a range scan needs it. */
+  private ordered: string[] | null = null;
+  /** Keys added to / removed from `entries` since `ordered` was last brought up to date. */
+  private readonly changed = new Set<string>();
+  /** Orders two keys of this index; set by the planner, which owns key ordering. */
+  static compareKeys: (a: string, b: string, fields: number) => number = () => 0;
 
   constructor(spec: Doc) {
     this.spec = spec;
@@ -116,15 +124,19 @@ export class Index {
     return tuples.map((values) => ({ key: this.tupleKey(values), values }));
   }
 
-  private tupleKey(values: unknown[]): string {
+  /** The key of a tuple of values (one per field), as keys() produces it. */
+  tupleKey(values: unknown[]): string {
     return values.length === 1 ? collatedKey(values[0], this.strength) : JSON.stringify(values.map((v) => collatedKey(v, this.strength)));
   }
 
   add(id: string, keys: string[]): void {
+    if (keys.length > 1) this.multikey = true;
     for (const k of keys) {
       const held = this.entries.get(k);
-      if (held === undefined) this.entries.set(k, id);
-      else if (typeof held === "string") {
+      if (held === undefined) {
+        this.entries.set(k, id);
+        if (this.ordered !== null) this.changed.add(k);
+      } else if (typeof held === "string") {
         if (held !== id) this.entries.set(k, new Set([held, id]));
       } else held.add(id);
     }
@@ -135,12 +147,40 @@ export class Index {
       const held = this.entries.get(k);
       if (held === undefined) continue;
       if (typeof held === "string") {
-        if (held === id) this.entries.delete(k);
+        if (held === id) {
+          this.entries.delete(k);
+          if (this.ordered !== null) this.changed.add(k);
+        }
         continue;
       }
       held.delete(id);
       if (held.size === 1) this.entries.set(k, held.values().next().value as string);
     }
+  }
+
+  /** All keys in index order (ascending on every field, whatever the spec's directions). */
+  orderedKeys(): string[] {
+    const cmp = (a: string, b: string) => Index.compareKeys(a, b, this.fields.length);
+    if (this.ordered === null || this.changed.size > 256 + this.ordered.length / 16) {
+      this.ordered = [...this.entries.keys()].sort(cmp);
+      this.changed.clear();
+      return this.ordered;
+    }
+    const list = this.ordered;
+    for (const k of this.changed) {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cmp(list[mid] as string, k) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      const present = list[lo] === k;
+      if (this.entries.has(k) && !present) list.splice(lo, 0, k);
+      else if (!this.entries.has(k) && present) list.splice(lo, 1);
+    }
+    this.changed.clear();
+    return list;
   }
 
   /** Ids of the documents holding `key`. */

@@ -4,10 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { Decimal128, Long, MongoClient, ObjectId } from "mongodb";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../../../scripts/devdb/server.ts";
+import { type RunningServer, startServer } from "../src/server.ts";
 import { type AnyDoc, failure } from "./helpers.ts";
 
-const serverModule = path.resolve(import.meta.dirname, "../../../scripts/devdb/server.ts");
+const serverModule = path.resolve(import.meta.dirname, "../src/server.ts");
 const cleanups: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {
@@ -76,7 +76,7 @@ describe("persistence", () => {
   it("keeps data and indexes across a clean stop and restart", async () => {
     const dir = tempDir();
     const first = await open(dir);
-    await expect(startServer({ dir })).rejects.toThrow(/is in use by process/);
+    await expect(startServer({ dir })).rejects.toThrow(/is in use by another devdb server/);
     await writeSample(first.client);
     await first.client.close();
     await first.server.stop();
@@ -120,7 +120,7 @@ describe("persistence", () => {
 
   it("npm run db: prints the URI, stops cleanly on SIGTERM and keeps the data", async () => {
     const dir = tempDir();
-    const cli = path.resolve(import.meta.dirname, "../../../scripts/devdb/cli.ts");
+    const cli = path.resolve(import.meta.dirname, "../src/cli.ts");
     const run = async (work: (uri: string) => Promise<void>): Promise<number | null> => {
       const child = spawn(process.execPath, [cli, "--port", "0", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
       cleanups.push(() => {
@@ -145,6 +145,35 @@ describe("persistence", () => {
       expect(await client.db("cli").collection("c").find().toArray()).toEqual([{ _id: "kept" }]);
       await client.close();
     });
+  });
+
+  it("locks the directory with a lock that dies with its process (SIGKILL, then restart at once)", async () => {
+    const dir = tempDir();
+    const cli = path.resolve(import.meta.dirname, "../src/cli.ts");
+    const child = spawn(process.execPath, [cli, "--port", "0", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
+    cleanups.push(() => {
+      child.kill("SIGKILL");
+    });
+    const exited = new Promise((r) => child.once("exit", r));
+    await new Promise<string>((resolve) => child.stdout.once("data", (b: Buffer) => resolve(b.toString())));
+    // Two live servers on one directory: the second refuses, naming the holder.
+    await expect(startServer({ dir })).rejects.toThrow(new RegExp(`data directory .* is in use by another devdb server \\(process ${child.pid}\\)`));
+    child.kill("SIGKILL");
+    await exited;
+    const started = Date.now();
+    const after = await open(dir);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await after.client.close();
+    await after.server.stop();
+  });
+
+  it.runIf(process.platform === "linux")("ignores a stale lock file naming a live unrelated process", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "devdb.lock"), String(process.ppid));
+    const after = await open(dir);
+    await after.client.close();
+    await after.server.stop();
+    expect(fs.existsSync(path.join(dir, "devdb.lock"))).toBe(false);
   });
 
   it("writes nothing to disk in memory mode", async () => {
