@@ -21,6 +21,28 @@ export interface AppConfig {
   logLevel: LogLevel;
   corsOrigins: string[];
   serverSelectionTimeoutMs: number;
+  /** DB_ACCESS: "gateway" (the DbGateway Durable Object, when bound) or "direct" (a client per request). */
+  dbAccess: DbAccess;
+  /** DB_GATEWAY_SHARDS: how many named gateway instances share the load (1–64). */
+  gatewayShards: number;
+  /** DB_GATEWAY_TIMEOUT_MS: deadline of one gateway call; past it the request answers 503. */
+  gatewayTimeoutMs: number;
+  /** DB_GATEWAY_LOCATION_HINT: where new gateway instances are placed (e.g. "apac"), or null. */
+  gatewayLocationHint: LocationHint | null;
+  /** DB_GATEWAY_POOL_SIZE: connections per gateway instance besides its monitor (1–4). */
+  gatewayPoolSize: number;
+  /** DB_GATEWAY_IDLE_CLOSE_MS: a gateway instance closes its client after this long without calls. */
+  gatewayIdleCloseMs: number;
+}
+
+export type DbAccess = "gateway" | "direct";
+/** Cloudflare's Durable Object location hints. */
+export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
+export type LocationHint = (typeof LOCATION_HINTS)[number];
+
+function locationHint(raw: string | undefined): LocationHint | null {
+  const value = raw?.trim().toLowerCase() ?? "";
+  return LOCATION_HINTS.find((hint) => hint === value) ?? null;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -66,6 +88,12 @@ export function loadConfig(env: Bindings): AppConfig {
       .map((origin) => origin.trim())
       .filter(Boolean),
     serverSelectionTimeoutMs: intSetting(env.MONGODB_SERVER_SELECTION_TIMEOUT_MS, 5_000, 100, 60_000),
+    dbAccess: env.DB_ACCESS?.trim().toLowerCase() === "direct" ? "direct" : "gateway",
+    gatewayShards: intSetting(env.DB_GATEWAY_SHARDS, 4, 1, 64),
+    gatewayTimeoutMs: intSetting(env.DB_GATEWAY_TIMEOUT_MS, 5_000, 100, 60_000),
+    gatewayLocationHint: locationHint(env.DB_GATEWAY_LOCATION_HINT),
+    gatewayPoolSize: intSetting(env.DB_GATEWAY_POOL_SIZE, 4, 1, 4),
+    gatewayIdleCloseMs: intSetting(env.DB_GATEWAY_IDLE_CLOSE_MS, 30_000, 1_000, 3_600_000),
   };
   cache.set(env, config);
   return config;

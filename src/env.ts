@@ -1,4 +1,5 @@
 import type { AppConfig } from "./config.ts";
+import type { DbGateway } from "./db/gateway.ts";
 import type { DataStore } from "./db/store.ts";
 import type { PublicCustomer, PublicUser } from "./db/users.ts";
 import type { Logger } from "./lib/logger.ts";
@@ -17,6 +18,15 @@ export interface Bindings {
   LOG_LEVEL?: string;
   CORS_ORIGINS?: string;
   MONGODB_SERVER_SELECTION_TIMEOUT_MS?: string;
+  /** "gateway" (default) or "direct"; see docs/edge-data-path.md. */
+  DB_ACCESS?: string;
+  DB_GATEWAY_SHARDS?: string;
+  DB_GATEWAY_TIMEOUT_MS?: string;
+  DB_GATEWAY_LOCATION_HINT?: string;
+  DB_GATEWAY_POOL_SIZE?: string;
+  DB_GATEWAY_IDLE_CLOSE_MS?: string;
+  /** The DbGateway Durable Object namespace (src/db/gateway.ts); absent in Node, where the direct path runs. */
+  DB_GATEWAY?: DurableObjectNamespace<DbGateway>;
   /** "1" lets a request set the clock with `X-Test-Now` (tests only; refused in production). */
   TEST_CLOCK?: string;
 }

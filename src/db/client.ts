@@ -38,9 +38,15 @@ export function lazyDb(config: AppConfig, options?: MongoClientOptions): LazyDb 
         client = new MongoClient(config.mongodbUri, clientOptions(config, options));
         const opened = client;
         pending = opened.connect().then((connected) => connected.db(config.dbName));
-        // A failed connect must not be cached: a later call may retry.
-        pending.catch(() => {
-          pending = null;
+        // A failed connect must not be cached (a later call retries with a fresh client), and
+        // its client is closed so that no monitor or socket of it lingers.
+        const attempt = pending;
+        attempt.catch(() => {
+          if (pending === attempt) {
+            pending = null;
+            client = null;
+          }
+          void opened.close().catch(() => undefined);
         });
       }
       return pending;

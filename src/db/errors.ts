@@ -18,3 +18,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const code = Number((err as { code?: unknown }).code);
   return /^Mongo\w*ServerError$|^MongoServerError$/.test(err.name) && UNAVAILABLE_SERVER_CODES.includes(code);
 }
+
+/** Raised on the Worker side when the database path gave no answer in time (gateway deadline). */
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DatabaseUnavailableError";
+  }
+}

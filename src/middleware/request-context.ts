@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { loadConfig } from "../config.ts";
-import { directStore } from "../db/client.ts";
+import { gatewayKey, openStore } from "../db/gateway-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { createLogger } from "../lib/logger.ts";
@@ -30,7 +30,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("config", config);
   c.set("logger", logger);
   c.set("clientIp", c.req.header("cf-connecting-ip") ?? null);
-  const data = directStore(config);
+  // Through the DbGateway Durable Object (default) or a client of this request's own (DB_ACCESS=direct, Node).
+  const data = openStore(c.env ?? {}, config, gatewayKey(c.req.header("authorization"), requestId), requestId);
   c.set("store", data.store);
   try {
     c.set("now", requestTime(c.req.header("x-test-now"), config.testClock));

@@ -2,6 +2,7 @@ import type { TestProject } from "vitest/node";
 import { startServer } from "@earlybird/devdb";
 import { TEST_DB_NAME } from "./constants.ts";
 import { readLegacyJson } from "./legacy-fixture.ts";
+import { startProxyControl } from "./proxy-control.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {
@@ -11,6 +12,9 @@ declare module "vitest" {
     /** credentials.json of the fixture in use (workerd cannot read LEGACY_FIXTURE_DIR itself). */
     legacyCredentials: unknown[];
     legacyExpected: unknown;
+    /** The test database through a controllable TCP proxy (test/support/proxy-control.ts). */
+    proxiedMongodbUri: string;
+    proxyControlUrl: string;
   }
 }
 
@@ -27,7 +31,12 @@ export default async function setup(project: TestProject) {
   project.provide("dbName", TEST_DB_NAME);
   project.provide("legacyCredentials", readLegacyJson<unknown[]>("credentials.json"));
   project.provide("legacyExpected", readLegacyJson<unknown>("expected.json"));
+  const target = new URL(uri);
+  const control = await startProxyControl({ host: target.hostname, port: Number(target.port || 27017) });
+  project.provide("proxiedMongodbUri", control.proxy.uri(uri));
+  project.provide("proxyControlUrl", control.controlUrl);
   return async () => {
+    await control.stop();
     await server?.stop();
   };
 }

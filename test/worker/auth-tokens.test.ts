@@ -232,14 +232,15 @@ describe("/me and the linked customer", () => {
     const { MongoClient } = await import("mongodb");
     const commands: string[] = [];
     const original = MongoClient.prototype.connect;
-    // Count commands sent by the Worker's per-request client while it serves /me.
+    // Count commands sent by the Worker's per-request client while it serves /me (the direct
+    // path: the gateway's client is already connected; db-gateway.test.ts counts its messages).
     MongoClient.prototype.connect = async function (this: InstanceType<typeof MongoClient>) {
       this.options.monitorCommands = true;
       this.on("commandStarted", (e) => commands.push(e.commandName));
       return original.call(this);
     };
     try {
-      expect((await me(token)).status).toBe(200);
+      expect((await api("GET", "/api/auth/me", { token, bindings: { DB_ACCESS: "direct" } })).status).toBe(200);
     } finally {
       MongoClient.prototype.connect = original;
     }

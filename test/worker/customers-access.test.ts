@@ -1,10 +1,9 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import type { Role } from "../../src/db/collections.ts";
 import { anyProduct, countByMarkers, withDb } from "./support/db.ts";
 import { customerBody, randomPhone, subscriptionBody, UNREACHABLE_DB_URI } from "./support/fixture.ts";
-import { call, errorCode, post, staffToken, tokenFor } from "./support/http.ts";
+import { call, envWith, errorCode, post, staffToken, tokenFor } from "./support/http.ts";
 
 const tokens = {} as Record<Role, string>;
 let productId: string;
@@ -74,7 +73,7 @@ describe("who may create customers", () => {
         headers: { Authorization: `Bearer ${tokens.admin}`, "Content-Type": "application/json" },
         body: JSON.stringify(customerBody()),
       }),
-      { ...env, MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
+      envWith({ MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" }),
     );
     expect(res.status).toBe(503);
     expect(await errorCode(res)).toBe("database_unavailable");

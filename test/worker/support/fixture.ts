@@ -9,8 +9,7 @@ import { normalizePhone } from "../../../src/lib/phone.ts";
 
 export const bindings = env as unknown as Required<Pick<Bindings, "MONGODB_URI" | "DB_NAME" | "JWT_SECRET">>;
 
-/** A MongoDB URI nothing listens on (port 9, discard), for "database unreachable" cases. */
-export const UNREACHABLE_DB_URI = "mongodb://127.0.0.1:9/?directConnection=true";
+export { UNREACHABLE_DB_URI } from "./constants.ts";
 
 export interface Credential {
   email: string;

@@ -19,8 +19,20 @@ export interface RequestOptions {
   token?: string;
   idempotencyKey?: string;
   headers?: HeadersInit;
-  /** Layered over the suite's bindings; the request then goes to a fresh app built from the source. */
+  /**
+   * Layered over the suite's bindings; the request then goes to a fresh app built from the
+   * source. A MONGODB_URI here means "this request's database is elsewhere": the suite's
+   * gateway object cannot see per-request bindings, so on the gateway path such a request goes
+   * through DB_GATEWAY_UNREACHABLE (a DbGateway whose database is unreachable), see entry.ts.
+   */
   bindings?: Record<string, string>;
+}
+
+/** The suite's env with `bindings` over it (see RequestOptions.bindings). */
+export function envWith(bindings: Record<string, string>): Record<string, unknown> {
+  const layered: Record<string, unknown> = { ...env, ...bindings };
+  if (bindings.MONGODB_URI !== undefined) layered.DB_GATEWAY = (env as unknown as Record<string, unknown>).DB_GATEWAY_UNREACHABLE;
+  return layered;
 }
 
 /** One request into the Worker, answered with the raw Response. */
@@ -33,7 +45,7 @@ export async function call(path: string, options: RequestOptions = {}): Promise<
   const init: RequestInit = { method: options.method, headers, body };
   if (options.bindings === undefined) return exports.default.fetch(`${BASE}${path}`, init);
   const ctx = createExecutionContext();
-  const res = await createApp().fetch(new Request(`${BASE}${path}`, init), { ...env, ...options.bindings }, ctx);
+  const res = await createApp().fetch(new Request(`${BASE}${path}`, init), envWith(options.bindings), ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
