@@ -16,6 +16,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", requestLog);
   app.use("*", secureHeaders());
   app.use("*", corsPolicy);
+  // Responses under /api carry tokens, users or customer data: never stored by a cache.
+  app.use("/api/*", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
   app.onError(onError);
   app.notFound(notFound);
   app.route("/health", healthRoutes);

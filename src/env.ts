@@ -2,6 +2,7 @@ import type { AppConfig } from "./config.ts";
 import type { DataStore } from "./db/store.ts";
 import type { PublicCustomer, PublicUser } from "./db/users.ts";
 import type { Logger } from "./lib/logger.ts";
+import type { SessionRef } from "./db/sessions.ts";
 import type { AccessClaims } from "./services/auth/tokens.ts";
 
 /** Worker bindings: [vars] from wrangler.toml plus secrets (.dev.vars / wrangler secret put). */
@@ -17,6 +18,17 @@ export interface Bindings {
   LOG_LEVEL?: string;
   CORS_ORIGINS?: string;
   MONGODB_SERVER_SELECTION_TIMEOUT_MS?: string;
+  REFRESH_TOKEN_TTL_SECONDS?: string;
+  LOGIN_MAX_FAILURES?: string;
+  LOGIN_FAILURE_WINDOW_SECONDS?: string;
+  LOGIN_IP_LIMIT_PER_MINUTE?: string;
+  /** console (default outside production) | webhook | msg91 */
+  SMS_PROVIDER?: string;
+  SMS_WEBHOOK_URL?: string;
+  SMS_WEBHOOK_SECRET?: string;
+  MSG91_AUTH_KEY?: string;
+  MSG91_TEMPLATE_ID?: string;
+  MSG91_BASE_URL?: string;
   /** "1" lets a request set the clock with `X-Test-Now` (tests only; refused in production). */
   TEST_CLOCK?: string;
 }
@@ -32,10 +44,12 @@ export interface Variables {
   now: Date;
   /** CF-Connecting-IP, or null outside Cloudflare's edge. */
   clientIp: string | null;
+  /** User-Agent, cut to 256 characters, or null. */
+  userAgent: string | null;
 }
 
 /** What services get from a request: `c.var` satisfies it. */
-export type RequestDeps = Pick<Variables, "store" | "config" | "logger" | "now" | "requestId" | "clientIp">;
+export type RequestDeps = Pick<Variables, "store" | "config" | "logger" | "now" | "requestId" | "clientIp" | "userAgent">;
 
 /** Set by requireAuth only: routes behind it see these, others cannot. */
 export interface AuthVariables {
@@ -44,6 +58,8 @@ export interface AuthVariables {
   customer: PublicCustomer | null;
   /** The verified access-token claims. */
   claims: AccessClaims;
+  /** The refresh session the access token belongs to (`sid`), checked live by requireAuth. */
+  session: SessionRef;
 }
 
 export interface AppEnv {

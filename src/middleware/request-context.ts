@@ -29,7 +29,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("requestId", requestId);
   c.set("config", config);
   c.set("logger", logger);
-  c.set("clientIp", c.req.header("cf-connecting-ip") ?? null);
+  c.set("clientIp", c.req.header("cf-connecting-ip")?.trim().slice(0, 64) || null);
+  c.set("userAgent", c.req.header("user-agent")?.slice(0, 256) || null);
   const data = directStore(config);
   c.set("store", data.store);
   try {

@@ -65,14 +65,36 @@ export const AuthUserSchema = z
   })
   .openapi("AuthUser");
 
-export const TokenResponseSchema = z
+const tokenFields = {
+  access_token: z.string(),
+  token_type: z.literal("bearer"),
+  expires_in: z.number().int().openapi({ description: "Seconds until the access token expires." }),
+  refresh_token: z.string().openapi({ description: "Opaque (256 random bits, base64url); exchange it at POST /api/auth/refresh. Shown once." }),
+  refresh_expires_in: z.number().int().openapi({ description: "Seconds until the refresh token expires (REFRESH_TOKEN_TTL_SECONDS)." }),
+};
+
+export const TokenResponseSchema = z.object({ ...tokenFields, user: AuthUserSchema }).openapi("TokenResponse");
+
+export const RefreshResponseSchema = z.object(tokenFields).openapi("RefreshResponse");
+
+export const RefreshRequestSchema = z
+  .strictObject({ refresh_token: z.string().min(16).max(512) })
+  .openapi("RefreshRequest", { examples: [{ refresh_token: "kP3x…43 characters…" }] });
+
+export const SessionSchema = z
   .object({
-    access_token: z.string(),
-    token_type: z.literal("bearer"),
-    expires_in: z.number().int().openapi({ description: "Seconds until the token expires." }),
-    user: AuthUserSchema,
+    id: z.string().openapi({ description: "The session (one per sign-in; stays the same across refreshes)." }),
+    created_at: z.string().openapi({ description: "When the session signed in (ISO 8601)." }),
+    last_used_at: z.string().openapi({ description: "The last sign-in or refresh (ISO 8601)." }),
+    user_agent: z.string().nullable(),
+    ip: z.string().nullable(),
+    current: z.boolean().openapi({ description: "The session of the token making this request." }),
   })
-  .openapi("TokenResponse");
+  .openapi("Session");
+
+export const SessionsResponseSchema = z.object({ sessions: z.array(SessionSchema) }).openapi("Sessions");
+
+export const SessionIdParamsSchema = z.object({ id: z.string().min(1).max(64) });
 
 /** The customers_v2 document as stored (legacy fields vary), without `_id`. */
 export const LinkedCustomerSchema = z
