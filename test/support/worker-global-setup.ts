@@ -2,6 +2,7 @@ import type { TestProject } from "vitest/node";
 import { startServer } from "../../scripts/devdb/server.ts";
 import { TEST_DB_NAME } from "./constants.ts";
 import { readLegacyJson } from "./legacy-fixture.ts";
+import { startSmsReceiver } from "./sms-receiver.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {
@@ -11,6 +12,8 @@ declare module "vitest" {
     /** credentials.json of the fixture in use (workerd cannot read LEGACY_FIXTURE_DIR itself). */
     legacyCredentials: unknown[];
     legacyExpected: unknown;
+    /** Base URL of the local SMS gateway stand-in (test/support/sms-receiver.ts). */
+    smsReceiverUrl: string;
   }
 }
 
@@ -27,7 +30,10 @@ export default async function setup(project: TestProject) {
   project.provide("dbName", TEST_DB_NAME);
   project.provide("legacyCredentials", readLegacyJson<unknown[]>("credentials.json"));
   project.provide("legacyExpected", readLegacyJson<unknown>("expected.json"));
+  const sms = await startSmsReceiver();
+  project.provide("smsReceiverUrl", sms.url);
   return async () => {
+    await sms.stop();
     await server?.stop();
   };
 }

@@ -6,11 +6,17 @@ import { requireAuthAllowingPasswordChange, requireAuthConfigured } from "../../
 import { audit } from "../../services/auth/audit.ts";
 import { changePassword } from "../../services/auth/change-password.ts";
 import { login } from "../../services/auth/login.ts";
+import { requestOtp, resetPasswordWithCode, verifyOtp } from "../../services/auth/otp.ts";
+import { hashPassword } from "../../services/auth/passwords.ts";
 import { refresh } from "../../services/auth/refresh.ts";
 import {
   ChangePasswordRequestSchema,
   LoginRequestSchema,
   MeResponseSchema,
+  OtpRequestAnswerSchema,
+  OtpRequestSchema,
+  OtpVerifySchema,
+  PasswordResetSchema,
   RefreshRequestSchema,
   RefreshResponseSchema,
   SessionIdParamsSchema,
@@ -131,6 +137,57 @@ const deleteSessionRoute = createRoute({
   responses: { ...noContent, ...errors, 404: errorResponse("`not_found`: no live session of the caller has this id") },
 });
 
+const otpRequestRoute = createRoute({
+  method: "post",
+  path: "/otp/request",
+  tags: ["one-time codes"],
+  summary: "Send a one-time code by SMS (login or forgotten password)",
+  description:
+    "Answers 202 alike for every valid phone: a code is sent only when exactly one active user has the number. The code is valid 300 s; another request for the same phone within 30 s, or beyond 5 codes an hour, answers 429.",
+  request: { body: { required: true, content: { "application/json": { schema: OtpRequestSchema } } } },
+  responses: {
+    202: json(OtpRequestAnswerSchema, "Accepted (whether or not an SMS was sent)"),
+    422: errors[422],
+    ...tooMany,
+    500: errorResponse("`server_misconfigured`: JWT_SECRET or the SMS provider is not configured"),
+    503: errors[503],
+  },
+});
+
+const otpVerifyRoute = createRoute({
+  method: "post",
+  path: "/otp/verify",
+  tags: ["one-time codes"],
+  summary: "Log in with a one-time code",
+  description: "A code requested with purpose `login`. Five wrong codes use it up.",
+  request: { body: { required: true, content: { "application/json": { schema: OtpVerifySchema } } } },
+  responses: {
+    200: json(TokenResponseSchema, "Access token, refresh token and the user, as login"),
+    401: errorResponse("`invalid_code`: wrong, used up or expired"),
+    403: errorResponse("`account_inactive`"),
+    422: errors[422],
+    ...tooMany,
+    503: errors[503],
+  },
+});
+
+const passwordResetRoute = createRoute({
+  method: "post",
+  path: "/password/reset",
+  tags: ["one-time codes"],
+  summary: "Set a new password with a one-time code",
+  description:
+    "A code requested with purpose `reset`. Replaces the password, ends every session and every earlier token, clears must_change_password, and signs in.",
+  request: { body: { required: true, content: { "application/json": { schema: PasswordResetSchema } } } },
+  responses: {
+    200: json(TokenResponseSchema, "Access token, refresh token and the user, as login"),
+    401: errorResponse("`invalid_code`: wrong, used up or expired"),
+    422: errors[422],
+    ...tooMany,
+    503: errors[503],
+  },
+});
+
 const router = createRouter();
 router.use("*", requireAuthConfigured);
 
@@ -154,6 +211,26 @@ export const authRoutes = router
     return c.json(result, 200);
   })
   .openapi(refreshRoute, async (c) => c.json(await refresh(c.var, c.req.valid("json").refresh_token), 200))
+  .openapi(otpRequestRoute, async (c) => {
+    const { phone, purpose } = c.req.valid("json");
+    const defer = (work: Promise<unknown>) => {
+      try {
+        c.executionCtx.waitUntil(work);
+      } catch {
+        // No ExecutionContext (app.request in Node): the work still runs, unawaited.
+      }
+    };
+    return c.json(await requestOtp(c.var, phone, purpose, defer), 202);
+  })
+  .openapi(otpVerifyRoute, async (c) => {
+    const { phone, code } = c.req.valid("json");
+    return c.json(await verifyOtp(c.var, phone, code), 200);
+  })
+  .openapi(passwordResetRoute, async (c) => {
+    const { phone, code, new_password } = c.req.valid("json");
+    const result = await resetPasswordWithCode(c.var, phone, code, new_password, (plain) => hashPassword(plain, c.var.config.bcryptCost));
+    return c.json(result, 200);
+  })
   .openapi(logoutRoute, async (c) => {
     const { store, user, session, now, logger } = c.var;
     await store.revokeSessionFamily(user.id, session.family_id, now, "logout");

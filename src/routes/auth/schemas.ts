@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CUSTOMER_STATUSES, ROLES } from "../../db/collections.ts";
+import { OTP_PURPOSES } from "../../db/otp.ts";
 import { normalizePhone } from "../../lib/phone.ts";
 import { validateNewPassword } from "../../services/auth/passwords.ts";
 
@@ -115,3 +116,34 @@ export const MeResponseSchema = z
     customer: LinkedCustomerSchema.nullable(),
   })
   .openapi("Me");
+
+const PhoneSchema = z
+  .string()
+  .max(32)
+  .refine((value) => normalizePhone(value) !== null, "Not a valid Indian mobile number.")
+  .openapi({ example: "+91 98765 43210" });
+const CodeSchema = z.string().regex(/^\d{6}$/, "A code is 6 digits.").openapi({ example: "493817" });
+
+export const OtpRequestSchema = z
+  .strictObject({ phone: PhoneSchema, purpose: z.enum(OTP_PURPOSES) })
+  .openapi("OtpRequest", { examples: [{ phone: "98765 43210", purpose: "login" }] });
+
+export const OtpRequestAnswerSchema = z
+  .object({
+    expires_in: z.number().int().openapi({ description: "Seconds the code stays valid (300)." }),
+    resend_after: z.number().int().openapi({ description: "Seconds before another code may be requested (30)." }),
+  })
+  .openapi("OtpRequestAnswer");
+
+export const OtpVerifySchema = z.strictObject({ phone: PhoneSchema, code: CodeSchema }).openapi("OtpVerify");
+
+export const PasswordResetSchema = z
+  .strictObject({
+    phone: PhoneSchema,
+    code: CodeSchema,
+    new_password: z.string().superRefine((value, ctx) => {
+      const problem = validateNewPassword(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  })
+  .openapi("PasswordReset");
