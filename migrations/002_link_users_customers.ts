@@ -1,7 +1,16 @@
+// Changelog note (edited in place, issue 10): the back-fill rules in scripts/migrate/link-plan.ts
+// now never link staff (any role but customer) by any rule, repair a half link only when no other
+// user claims the customer, report user-side dangling pointers one entry per claiming user, and
+// exclude every claimed customer from matching. No production database has run this migration
+// yet, so it was changed in place rather than superseded; its checksum now covers the modules it
+// imports (link-plan.ts included), so a database that applied the earlier version is refused
+// with a checksum mismatch instead of silently differing: revert it there with the earlier
+// checkout (down --to 002) and apply it again, or recreate that development database.
 import type { AnyBulkWriteOperation, Collection, Db, Document } from "mongodb";
 import { dropIndexes, ensureIndexes, existingOf, parseLabel, planIndexes, type IndexDef } from "../scripts/migrate/indexes.ts";
 import {
   compare,
+  compareSkipped,
   countReasons,
   planLinks,
   type CustomerFacts,
@@ -12,7 +21,6 @@ import {
 } from "../scripts/migrate/link-plan.ts";
 import { RefusedError, type MigrationContext } from "../scripts/migrate/types.ts";
 
-export const id = "002_link_users_customers";
 export const description =
   "link users ⇄ customers_v2: back-fill by email pattern, then unique normalized phone; repair half-links; " +
   "report conflicts, dangling links and ambiguous phones untouched; add the four link indexes";
@@ -181,7 +189,7 @@ export async function up(ctx: MigrationContext) {
   const racedSet = new Set(raced);
   const links = reportedLinks.filter((l) => !racedSet.has(l.customer_id)).sort((a, b) => compare(a.customer_id, b.customer_id));
   for (const customerId of raced) skipped.push({ customer_id: customerId, reason: "concurrent_change" });
-  skipped.sort((a, b) => compare(a.customer_id, b.customer_id) || compare(a.reason, b.reason));
+  skipped.sort(compareSkipped);
   const counts: Record<string, number> = countReasons([...links, ...skipped]);
 
   const indexes = await ensureIndexes(ctx, LINK_INDEXES);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { MongoClient } from "mongodb";
-import { startServer } from "./devdb/server.ts";
+import { startServer } from "@earlybird/devdb";
 import { runMigrations } from "./migrate/runner.ts";
 import { freePort } from "./lib/ports.ts";
 import { startTcpProxy, type TcpProxy } from "./lib/tcp-proxy.ts";

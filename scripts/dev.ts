@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { MongoClient } from "mongodb";
-import { startServer, type RunningServer } from "./devdb/server.ts";
+import { startServer, type RunningServer } from "@earlybird/devdb";
 import { probePort } from "./lib/ports.ts";
 import { DEV_VARS_FILE, isLoopbackUri, PROJECT_ROOT, redactUri, scriptConfig } from "./lib/settings.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";

@@ -132,6 +132,11 @@ export function generateLegacyData(options: { customers: number; seed?: number }
     [3, () => { const c = customer("no_match"); user({ role: pick(STAFF_ROLES), phone: spell(c.phone) }); }],
     [2, () => { const c = customer("phone"); user({ phone: spell(c.phone) }); user({ role: "delivery_boy", phone: spell(c.phone) }); }],
     [3, () => user({ phone: random() < 0.5 ? newPhone() : null })],
+    // Staff and contested claims: never linked, each customer one conflict.
+    [1, () => { const c = customer("conflict"); user({ role: pick(STAFF_ROLES), customer_v2_id: c.id }); user({ phone: spell(c.phone) }); }],
+    [1, () => { const s = user({ role: pick(STAFF_ROLES), ...(random() < 0.5 && { customer_v2_id: null }) }); customer("conflict", { user_id: s.id }); }],
+    [1, () => { const u1 = user(); const c = customer("conflict", { user_id: u1.id }); user({ customer_v2_id: c.id }); }],
+    [1, () => { const c = customer("conflict", random() < 0.5 ? {} : { user_id: null }); user({ email: customerLoginEmail(c.id), customer_v2_id: c.id }); user({ customer_v2_id: c.id }); }],
   ];
   const totalWeight = cases.reduce((sum, [w]) => sum + w, 0);
   while (customers.length < options.customers) {

@@ -1,19 +1,23 @@
 // Migration runner CLI: npm run migrate -- status|up|down [--to ID] [--dry-run] [--json] [--yes]
+//                       npm run migrate -- create <name>
 // Exit codes: 0 ok, 1 failure (bad arguments, bad URI, unreachable database, error), 2 refused
 // (lock held, checksum mismatch, conflicts or unique violations, not confirmed).
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI, loadConfig } from "../src/config.ts";
-import type { Bindings } from "../src/env.ts";
-import { redactUri } from "./lib/settings.ts";
+import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI } from "../src/config.ts";
+import { opsDatabase, redactUri } from "./lib/settings.ts";
+import { createMigration } from "./migrate/create.ts";
 import { formatReport } from "./migrate/format.ts";
+import { DEFAULT_MIGRATIONS_DIR } from "./migrate/loader.ts";
 import { runMigrations, stderrLogger, type Command } from "./migrate/runner.ts";
 
 const USAGE = `usage: npm run migrate -- <status|up|down> [options]
+       npm run migrate -- create <name>
 
   status                 applied (with time and duration), pending, changed files, lock holder
   up [--to ID]           apply pending migrations in order, through ID (default: all)
   down [--to ID]         revert the last applied migration, or every one back through ID
+  create <name>          scaffold migrations/NNN_<snake_name>.ts with the next number (no database needed)
 
 options:
   --to ID                a migration id or its number (e.g. 002)
@@ -69,8 +73,23 @@ async function main(): Promise<number> {
     return 0;
   }
   const command = positionals[0];
+  if (command === "create") {
+    if (positionals.length !== 2) {
+      process.stderr.write(`error: create takes one name (quote it if it has spaces), got ${JSON.stringify(positionals.slice(1))}\n\n${USAGE}\n`);
+      return 1;
+    }
+    try {
+      const { id, file } = await createMigration(process.env.MIGRATIONS_DIR || DEFAULT_MIGRATIONS_DIR, positionals[1]!);
+      process.stdout.write(`created ${file}\n`);
+      stderrLogger.info(`${id}: fill in description, up and down (both throw until written); try it with up --dry-run`);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   if (positionals.length !== 1 || (command !== "status" && command !== "up" && command !== "down")) {
-    process.stderr.write(`error: expected one command (status, up or down), got ${JSON.stringify(positionals)}\n\n${USAGE}\n`);
+    process.stderr.write(`error: expected one command (status, up, down or create), got ${JSON.stringify(positionals)}\n\n${USAGE}\n`);
     return 1;
   }
   let leaseMs: number | undefined;
@@ -84,7 +103,7 @@ async function main(): Promise<number> {
   }
 
   // The environment only: ops point the runner at a database explicitly, never via .dev.vars.
-  const { mongodbUri: uri, dbName } = loadConfig(process.env as Bindings);
+  const { uri, dbName } = opsDatabase();
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const abort = new AbortController();
   process.on("SIGINT", () => {

@@ -1,15 +1,17 @@
 // npm run seed:demo [-- --allow-remote]: demo data for trying the API on a dev database —
-// products, staff users, and customers with subscriptions created through the API itself
-// (the Worker app runs in-process, so customers get their linked users exactly as in production).
+// products, staff users, and customers with subscriptions created by the API's own onboarding
+// service (in-process, so customers get their linked users exactly as in production).
 // Safe to run again: existing products, staff and customers are left as they are.
-import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { MongoClient, type Db } from "mongodb";
-import { createApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
 import { productsCollection, usersCollection, type ProductDoc } from "../src/db/collections.ts";
-import type { Bindings } from "../src/env.ts";
-import { issueAccessToken } from "../src/services/auth/tokens.ts";
+import { directStore, type ClosableStore } from "../src/db/client.ts";
+import { isDuplicateKey } from "../src/db/errors.ts";
+import { ApiError } from "../src/lib/errors.ts";
+import { createLogger } from "../src/lib/logger.ts";
+import { CustomerWithSubscriptionBodySchema } from "../src/schemas/subscriptions.ts";
+import { onboardCustomer } from "../src/services/customers/onboarding.ts";
+import { presentOnboarding } from "../src/services/customers/present.ts";
 import { isLoopbackUri, redactUri, scriptConfig } from "./lib/settings.ts";
 import { createStaffUser, UserCreateError } from "./user-create.ts";
 
@@ -53,6 +55,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const client = await new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: config.serverSelectionTimeoutMs }).connect();
+  let data: ClosableStore | null = null;
   try {
     const db = client.db(config.dbName);
     process.stdout.write(`Seeding demo data into ${config.dbName} at ${redactUri(config.mongodbUri)}\n\nProducts:\n`);
@@ -70,30 +73,28 @@ async function main(): Promise<number> {
       }
     }
 
-    // Customers go through POST /api/phase0-v2/customers-with-subscription, called by the demo
-    // marketing user with a token signed by a key that lives only in this process.
-    const bindings: Bindings = {
-      MONGODB_URI: config.mongodbUri,
-      DB_NAME: config.dbName,
-      JWT_SECRET: randomBytes(48).toString("base64url"),
-      BCRYPT_COST: String(config.bcryptCost),
-      LOG_LEVEL: "error",
-    };
-    const marketing = await usersCollection(db).findOne({ email: STAFF[1].email });
+    // Customers go through the onboarding service the API uses (same validation schema, same
+    // transaction), as the demo marketing user. Not over HTTP: that user has not chosen its
+    // first password yet, and the API refuses such users everything but change-password.
+    const marketing = await usersCollection(db).findOne({ email: STAFF[1].email }, { projection: { _id: 0 } });
     if (!marketing) throw new Error(`${STAFF[1].email} is missing`);
-    const { access_token: token } = await issueAccessToken(marketing, loadConfig(bindings), new Date());
-    const app = createApp();
-    const call = async (path: string, body: unknown) => {
-      const res = await app.request(
-        path,
-        {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-          body: JSON.stringify(body),
-        },
-        bindings,
-      );
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    data = directStore(config);
+    const store = data.store;
+    const logger = createLogger("error");
+    const caller = { id: marketing.id, role: marketing.role, ...(marketing.name ? { name: marketing.name } : {}) };
+    const call = async (body: unknown) => {
+      try {
+        const records = await onboardCustomer(
+          { store, bcryptCost: config.bcryptCost, logger, now: new Date() },
+          caller,
+          CustomerWithSubscriptionBodySchema.parse(body),
+          null,
+        );
+        return { status: 201, body: presentOnboarding(records) as Record<string, any> };
+      } catch (err) {
+        if (err instanceof ApiError || isDuplicateKey(err)) return { status: 409, body: { error: { code: err instanceof ApiError ? err.code : "conflict" } } as Record<string, any> };
+        throw err;
+      }
     };
     process.stdout.write("\nCustomers:\n");
     const start = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
@@ -108,7 +109,6 @@ async function main(): Promise<number> {
         ...(c.mode === "weekly_pattern" ? { weekly_pattern: [1, 3, 5] } : {}),
       };
       const res = await call(
-        "/api/phase0-v2/customers-with-subscription",
         { customer: { name: c.name, phone: c.phone, area: c.area, address: c.address }, subscription },
       );
       if (res.status === 201) {
@@ -123,6 +123,7 @@ async function main(): Promise<number> {
     process.stdout.write("\nCustomers log in with their phone or email and must change the initial password.\n");
     return 0;
   } finally {
+    await data?.close();
     await client.close();
   }
 }

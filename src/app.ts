@@ -6,6 +6,7 @@ import { corsPolicy } from "./middleware/cors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { registerDocs } from "./routes/docs/index.ts";
+import { authEventRoutes } from "./routes/admin/auth-events.ts";
 import { authRoutes } from "./routes/auth/index.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
@@ -16,11 +17,17 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", requestLog);
   app.use("*", secureHeaders());
   app.use("*", corsPolicy);
+  // Responses under /api carry tokens, users or customer data: never stored by a cache.
+  app.use("/api/*", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
   app.onError(onError);
   app.notFound(notFound);
   app.route("/health", healthRoutes);
   app.route("/api/auth", authRoutes);
   app.route("/api/phase0-v2", customerRoutes);
+  app.route("/api/admin", authEventRoutes);
   registerDocs(app); // last: documents every route registered above
   return app;
 }

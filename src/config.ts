@@ -33,6 +33,13 @@ export interface AppConfig {
   gatewayPoolSize: number;
   /** DB_GATEWAY_IDLE_CLOSE_MS: a gateway instance closes its client after this long without calls. */
   gatewayIdleCloseMs: number;
+  refreshTokenTtlSeconds: number;
+  loginMaxFailures: number;
+  loginFailureWindowSeconds: number;
+  loginIpLimitPerMinute: number;
+  sms: SmsConfig;
+  /** Why SMS cannot be sent (e.g. the console provider in production); OTP routes refuse to serve. */
+  smsProblem: string | null;
 }
 
 export type DbAccess = "gateway" | "direct";
@@ -43,6 +50,37 @@ export type LocationHint = (typeof LOCATION_HINTS)[number];
 function locationHint(raw: string | undefined): LocationHint | null {
   const value = raw?.trim().toLowerCase() ?? "";
   return LOCATION_HINTS.find((hint) => hint === value) ?? null;
+}
+
+export type SmsProviderName = "console" | "webhook" | "msg91";
+export interface SmsConfig {
+  provider: SmsProviderName;
+  webhookUrl: string | null;
+  webhookSecret: string | null;
+  msg91AuthKey: string | null;
+  msg91TemplateId: string | null;
+  msg91BaseUrl: string;
+}
+
+const SMS_PROVIDERS: readonly SmsProviderName[] = ["console", "webhook", "msg91"];
+
+function smsSettings(env: Bindings, environment: string): { sms: SmsConfig; problem: string | null } {
+  const raw = env.SMS_PROVIDER?.trim().toLowerCase() || "console";
+  const known = (SMS_PROVIDERS as readonly string[]).includes(raw);
+  const sms: SmsConfig = {
+    provider: known ? (raw as SmsProviderName) : "console",
+    webhookUrl: env.SMS_WEBHOOK_URL?.trim() || null,
+    webhookSecret: env.SMS_WEBHOOK_SECRET || null,
+    msg91AuthKey: env.MSG91_AUTH_KEY?.trim() || null,
+    msg91TemplateId: env.MSG91_TEMPLATE_ID?.trim() || null,
+    msg91BaseUrl: (env.MSG91_BASE_URL?.trim() || "https://control.msg91.com").replace(/\/+$/, ""),
+  };
+  let problem: string | null = null;
+  if (!known) problem = `SMS_PROVIDER "${raw}" is not one of ${SMS_PROVIDERS.join(", ")}`;
+  else if (sms.provider === "console" && environment === "production") problem = "SMS_PROVIDER=console is refused when ENVIRONMENT=production";
+  else if (sms.provider === "webhook" && (!sms.webhookUrl || !sms.webhookSecret)) problem = "SMS_PROVIDER=webhook needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET";
+  else if (sms.provider === "msg91" && (!sms.msg91AuthKey || !sms.msg91TemplateId)) problem = "SMS_PROVIDER=msg91 needs MSG91_AUTH_KEY and MSG91_TEMPLATE_ID";
+  return { sms, problem };
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -71,6 +109,7 @@ export function loadConfig(env: Bindings): AppConfig {
         : null;
   const level = (env.LOG_LEVEL ?? "info").toLowerCase() as LogLevel;
   const environment = env.ENVIRONMENT?.trim() || "development";
+  const { sms, problem: smsProblem } = smsSettings(env, environment);
   const config: AppConfig = {
     environment,
     testClock: env.TEST_CLOCK === "1" && environment !== "production",
@@ -94,6 +133,12 @@ export function loadConfig(env: Bindings): AppConfig {
     gatewayLocationHint: locationHint(env.DB_GATEWAY_LOCATION_HINT),
     gatewayPoolSize: intSetting(env.DB_GATEWAY_POOL_SIZE, 4, 1, 4),
     gatewayIdleCloseMs: intSetting(env.DB_GATEWAY_IDLE_CLOSE_MS, 30_000, 1_000, 3_600_000),
+    refreshTokenTtlSeconds: intSetting(env.REFRESH_TOKEN_TTL_SECONDS, 2_592_000, 300, 31_536_000),
+    loginMaxFailures: intSetting(env.LOGIN_MAX_FAILURES, 10, 1, 1_000),
+    loginFailureWindowSeconds: intSetting(env.LOGIN_FAILURE_WINDOW_SECONDS, 900, 10, 86_400),
+    loginIpLimitPerMinute: intSetting(env.LOGIN_IP_LIMIT_PER_MINUTE, 30, 1, 100_000),
+    sms,
+    smsProblem,
   };
   cache.set(env, config);
   return config;

@@ -3,6 +3,7 @@ import type { DbGateway } from "./db/gateway.ts";
 import type { DataStore } from "./db/store.ts";
 import type { PublicCustomer, PublicUser } from "./db/users.ts";
 import type { Logger } from "./lib/logger.ts";
+import type { SessionRef } from "./db/sessions.ts";
 import type { AccessClaims } from "./services/auth/tokens.ts";
 
 /** Worker bindings: [vars] from wrangler.toml plus secrets (.dev.vars / wrangler secret put). */
@@ -27,6 +28,17 @@ export interface Bindings {
   DB_GATEWAY_IDLE_CLOSE_MS?: string;
   /** The DbGateway Durable Object namespace (src/db/gateway.ts); absent in Node, where the direct path runs. */
   DB_GATEWAY?: DurableObjectNamespace<DbGateway>;
+  REFRESH_TOKEN_TTL_SECONDS?: string;
+  LOGIN_MAX_FAILURES?: string;
+  LOGIN_FAILURE_WINDOW_SECONDS?: string;
+  LOGIN_IP_LIMIT_PER_MINUTE?: string;
+  /** console (default outside production) | webhook | msg91 */
+  SMS_PROVIDER?: string;
+  SMS_WEBHOOK_URL?: string;
+  SMS_WEBHOOK_SECRET?: string;
+  MSG91_AUTH_KEY?: string;
+  MSG91_TEMPLATE_ID?: string;
+  MSG91_BASE_URL?: string;
   /** "1" lets a request set the clock with `X-Test-Now` (tests only; refused in production). */
   TEST_CLOCK?: string;
 }
@@ -42,10 +54,12 @@ export interface Variables {
   now: Date;
   /** CF-Connecting-IP, or null outside Cloudflare's edge. */
   clientIp: string | null;
+  /** User-Agent, cut to 256 characters, or null. */
+  userAgent: string | null;
 }
 
 /** What services get from a request: `c.var` satisfies it. */
-export type RequestDeps = Pick<Variables, "store" | "config" | "logger" | "now" | "requestId" | "clientIp">;
+export type RequestDeps = Pick<Variables, "store" | "config" | "logger" | "now" | "requestId" | "clientIp" | "userAgent">;
 
 /** Set by requireAuth only: routes behind it see these, others cannot. */
 export interface AuthVariables {
@@ -54,6 +68,8 @@ export interface AuthVariables {
   customer: PublicCustomer | null;
   /** The verified access-token claims. */
   claims: AccessClaims;
+  /** The refresh session the access token belongs to (`sid`), checked live by requireAuth. */
+  session: SessionRef;
 }
 
 export interface AppEnv {

@@ -35,3 +35,13 @@ export function isLoopbackUri(uri: string): boolean {
   if (!match) return false;
   return match[1]!.split(",").every((host) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host));
 }
+
+/**
+ * The database an ops tool (`npm run migrate`, `npm run links`) works on: MONGODB_URI and
+ * DB_NAME from the environment only (never `.dev.vars`: ops name the database explicitly),
+ * with the app's defaults.
+ */
+export function opsDatabase(env: Record<string, string | undefined> = process.env): { uri: string; dbName: string } {
+  const { mongodbUri, dbName } = loadConfig(env as Bindings);
+  return { uri: mongodbUri, dbName };
+}

@@ -1,4 +1,4 @@
-// The user ⇄ customers_v2 back-fill decisions (SPEC §5 and the legacy fixture README,
+// The user ⇄ customers_v2 back-fill decisions (the rules written in test/fixtures/legacy/README.md,
 // "Backfill rules"), as a pure function over a snapshot of both collections. Migration 002
 // reads the snapshot, calls planLinks() and writes what it returns.
 import { customerLoginEmail } from "../../src/db/collections.ts";
@@ -96,7 +96,8 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
     decided.add(c.id);
   };
 
-  // Rule 1: existing customer-side links.
+  // Rule 1: existing customer-side links. A repair needs a customer-role user and a
+  // customer no user claims; staff are never linked, whichever side points at them.
   for (const c of customers) {
     if (isUnset(c.user_id)) continue;
     const userId = asRef(c.user_id);
@@ -104,30 +105,33 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
     if (user === undefined) skip(c.id, "dangling", [userId]);
     else if ((namedBy.get(userId)?.length ?? 0) > 1) skip(c.id, "conflict", [userId]);
     else if (user.customer_v2_id === c.id) skip(c.id, "already_linked", [userId]);
-    // A staff user named by a customer is never linked to it: an inconsistency for a person.
-    else if (isUnset(user.customer_v2_id) && user.role === "customer") link(c, user, "repair_half_link", false, true);
+    else if (isUnset(user.customer_v2_id) && user.role === "customer" && !pointedBy.has(c.id)) link(c, user, "repair_half_link", false, true);
     else skip(c.id, "conflict", [userId]);
   }
 
-  // Rule 2: existing user-side links.
-  const danglingUsers = new Map<string, string[]>();
-  for (const [customerId, pointers] of pointedBy) {
+  // Rule 2: existing user-side links whose customer has no user_id (or does not exist).
+  const danglingUsers: SkippedCustomer[] = [];
+  for (const [customerId, claimants] of pointedBy) {
     const c = customersById.get(customerId);
     if (c === undefined) {
-      danglingUsers.set(customerId, pointers.map((u) => u.id).sort());
+      // One entry per claiming user, under the missing customer id.
+      for (const u of claimants) danglingUsers.push({ customer_id: customerId, reason: "dangling", user_ids: [u.id] });
       continue;
     }
     if (!isUnset(c.user_id)) continue; // decided by rule 1
-    const [only] = pointers;
-    // Beyond the written rules: two users claiming one customer, or a claimant that another
-    // customer names, cannot be repaired without creating a duplicate link.
-    if (pointers.length > 1) skip(c.id, "conflict", pointers.map((u) => u.id).sort());
-    else if (only !== undefined && namedBy.has(only.id)) skip(c.id, "conflict", [only.id]);
-    else if (only !== undefined) link(c, only, "repair_half_link", true, false);
+    const claimantIds = claimants.map((u) => u.id).sort(compare);
+    const [only] = claimants;
+    if (claimants.length !== 1 || only === undefined) skip(c.id, "conflict", claimantIds);
+    else if (only.role !== "customer") skip(c.id, "conflict", [only.id]); // staff are never linked
+    // Beyond the written rules: a claimant that another customer names cannot be repaired
+    // without giving that user two customers (008_unique_links would then refuse): a conflict for a person.
+    else if (namedBy.has(only.id)) skip(c.id, "conflict", [only.id]);
+    else link(c, only, "repair_half_link", true, false);
   }
-  for (const [customerId, userIds] of danglingUsers) skipped.push({ customer_id: customerId, reason: "dangling", user_ids: userIds });
+  skipped.push(...danglingUsers);
 
-  // Rule 3: candidates and eligible users.
+  // Rule 3: candidates (no user_id, claimed by nobody) and eligible users (role customer,
+  // unclaimed by themselves, named by no customer). Staff never match.
   const candidates = customers.filter((c) => !decided.has(c.id) && isUnset(c.user_id) && !pointedBy.has(c.id));
   const eligible = users.filter((u) => u.role === "customer" && isUnset(u.customer_v2_id) && !namedBy.has(u.id));
 
@@ -175,8 +179,13 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
   }
 
   links.sort((a, b) => compare(a.customer_id, b.customer_id));
-  skipped.sort((a, b) => compare(a.customer_id, b.customer_id) || compare(a.reason, b.reason));
+  skipped.sort(compareSkipped);
   return { links, skipped };
+}
+
+/** The report's order of skipped entries: by customer id, then reason, then the users named. */
+export function compareSkipped(a: { customer_id: string; reason: string; user_ids?: string[] }, b: { customer_id: string; reason: string; user_ids?: string[] }): number {
+  return compare(a.customer_id, b.customer_id) || compare(a.reason, b.reason) || compare(a.user_ids?.join(",") ?? "", b.user_ids?.join(",") ?? "");
 }
 
 export function compare(a: string, b: string): number {

@@ -34,8 +34,10 @@ export interface MigrationContext {
 
 export type MigrationSummary = Record<string, unknown>;
 
+/** A module in migrations/, named NNN_snake_name.ts; its id is that file name without ".ts". */
 export interface Migration {
-  id: string;
+  /** Optional and deprecated: the loader refuses a value other than the file name. */
+  id?: string;
   description: string;
   up(ctx: MigrationContext): Promise<MigrationSummary | void>;
   down(ctx: MigrationContext): Promise<MigrationSummary | void>;

@@ -40,3 +40,37 @@ export interface AuthEventDoc {
 export async function recordAuthEvent(db: Db, event: AuthEventDoc): Promise<void> {
   await db.collection<AuthEventDoc>(COLLECTIONS.authEvents).insertOne({ ...event });
 }
+
+export interface AuthEventQuery {
+  user_id?: string;
+  type?: AuthEventType;
+  limit: number;
+  /** Continue after this event (the last one of the previous page): newest first, ties by id. */
+  after?: { at: Date; id: string };
+}
+
+export interface AuthEventPage {
+  items: AuthEventDoc[];
+  /** Set when more events follow. */
+  next: { at: Date; id: string } | null;
+}
+
+/**
+ * Audit events newest first, filtered by user and/or type, one page at a time. Pages are
+ * keyed by (at, id), so events written meanwhile never shift or repeat a page.
+ */
+export async function listAuthEvents(db: Db, query: AuthEventQuery): Promise<AuthEventPage> {
+  const filter: Record<string, unknown> = {};
+  if (query.user_id !== undefined) filter.user_id = query.user_id;
+  if (query.type !== undefined) filter.type = query.type;
+  if (query.after) {
+    filter.$or = [{ at: { $lt: query.after.at } }, { at: query.after.at, id: { $lt: query.after.id } }];
+  }
+  const docs = await db
+    .collection<AuthEventDoc>(COLLECTIONS.authEvents)
+    .find(filter, { projection: { _id: 0 }, sort: { at: -1, id: -1 }, limit: query.limit + 1 })
+    .toArray();
+  const items = docs.slice(0, query.limit);
+  const last = items[items.length - 1];
+  return { items, next: docs.length > query.limit && last ? { at: last.at, id: last.id } : null };
+}

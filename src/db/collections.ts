@@ -8,6 +8,9 @@ export const COLLECTIONS = {
   products: "products",
   idempotencyKeys: "idempotency_keys",
   authEvents: "auth_events",
+  authSessions: "auth_sessions",
+  rateLimits: "auth_rate_limits",
+  otpCodes: "otp_codes",
 } as const;
 
 /**
@@ -43,6 +46,8 @@ export interface UserDoc {
   created_at?: Timestamp;
   updated_at?: Timestamp;
   password_hash_upgraded_at?: Date;
+  /** Normalized 10-digit phone (SPEC §6), written on every user write and back-filled (migration 005). */
+  phone_normalized?: string | null;
 }
 
 export interface GeoLocation {

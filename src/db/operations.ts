@@ -1,5 +1,16 @@
 import type { Db } from "mongodb";
-import { recordAuthEvent } from "./auth-events.ts";
+import { listAuthEvents, recordAuthEvent } from "./auth-events.ts";
+import { consumeOtp, issueOtp, resetPasswordBySms } from "./otp.ts";
+import { attemptGate, clearCounter, hitCounter } from "./rate-limits.ts";
+import {
+  beginSession,
+  changePasswordKeepingSession,
+  findUserWithSession,
+  listSessions,
+  refreshSession,
+  revokeSessionFamily,
+  revokeUserSessions,
+} from "./sessions.ts";
 import { customerIdsByPhone, emailExists, findCustomerById } from "./customers.ts";
 import { claimIdempotencyKey, idempotentTransaction, releaseIdempotencyKey } from "./idempotency.ts";
 import { writeOnboarding } from "./onboarding.ts";
@@ -8,7 +19,6 @@ import {
   findUsersByEmail,
   findUsersByPhone,
   findUserWithLinkedCustomer,
-  replacePassword,
   upgradePasswordHash,
 } from "./users.ts";
 
@@ -30,7 +40,7 @@ export const operations = {
   usersByPhone: findUsersByPhone,
   userCredentials: findUserCredentials,
   upgradePasswordHash,
-  replacePassword,
+  changePasswordKeepingSession,
 
   customerById: findCustomerById,
   customerIdsByPhone,
@@ -41,6 +51,22 @@ export const operations = {
   releaseIdempotencyKey,
 
   recordAuthEvent,
+  listAuthEvents,
+
+  userWithSession: findUserWithSession,
+  beginSession,
+  refreshSession,
+  revokeSessionFamily,
+  revokeUserSessions,
+  listSessions,
+
+  attemptGate,
+  hitCounter,
+  clearCounter,
+
+  issueOtp,
+  consumeOtp,
+  resetPasswordBySms,
 };
 
 export type Operations = typeof operations;

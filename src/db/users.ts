@@ -1,4 +1,4 @@
-import type { Db, Document, Filter } from "mongodb";
+import type { ClientSession, Db, Document, Filter } from "mongodb";
 import { phoneRegex, normalizePhone } from "../lib/phone.ts";
 import { COLLECTIONS, customersCollection, usersCollection, type CustomerDoc, type UserDoc } from "./collections.ts";
 
@@ -135,6 +135,7 @@ export async function replacePassword(
   tokenVersion: number,
   bcryptHash: string,
   now: Date,
+  tx?: ClientSession,
 ): Promise<boolean> {
   // Legacy documents have no token_version: version 0 matches the missing field too.
   const filter: Filter<UserDoc> = { id: userId, [previous.field]: previous.value };
@@ -147,6 +148,7 @@ export async function replacePassword(
       $unset: { password: "" },
       $inc: { token_version: 1 },
     },
+    tx ? { session: tx } : {},
   );
   return result.modifiedCount === 1;
 }

@@ -17,6 +17,8 @@ function duplicateKeyCode(keyPattern: Record<string, unknown> | undefined): stri
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const logger = c.get("logger");
   if (err instanceof ApiError) {
+    const retryAfter = (err.details as { retry_after?: unknown } | undefined)?.retry_after;
+    if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
     return c.json(errorBody(err.code, err.message, err.details), err.status);
   }
   if (err instanceof HTTPException) {

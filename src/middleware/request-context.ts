@@ -29,7 +29,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("requestId", requestId);
   c.set("config", config);
   c.set("logger", logger);
-  c.set("clientIp", c.req.header("cf-connecting-ip") ?? null);
+  c.set("clientIp", c.req.header("cf-connecting-ip")?.trim().slice(0, 64) || null);
+  c.set("userAgent", c.req.header("user-agent")?.slice(0, 256) || null);
   // Through the DbGateway Durable Object (default) or a client of this request's own (DB_ACCESS=direct, Node).
   const data = openStore(c.env ?? {}, config, gatewayKey(c.req.header("authorization"), requestId), requestId);
   c.set("store", data.store);

@@ -2,7 +2,7 @@
 // with a connected client; both stopped after the file.
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll } from "vitest";
-import { startServer, type RunningServer } from "../../scripts/devdb/server.ts";
+import { startServer, type RunningServer } from "@earlybird/devdb";
 
 export interface EmbeddedServer {
   server: RunningServer;

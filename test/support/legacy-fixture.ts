@@ -3,9 +3,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Db, Document } from "mongodb";
 
-/** The shared legacy fixture; LEGACY_FIXTURE_DIR may point at another of the same shape. */
-export const LEGACY_FIXTURE_DIR =
-  process.env.LEGACY_FIXTURE_DIR ?? join(import.meta.dirname, "..", "..", "..", "shared", "fixtures", "legacy");
+/** The legacy fixture vendored in the repository (a byte-identical copy of the upstream one). */
+export const VENDORED_FIXTURE_DIR = join(import.meta.dirname, "..", "fixtures", "legacy");
+
+/** The fixture the tests use: the vendored one, unless LEGACY_FIXTURE_DIR points at another of the same shape. */
+export const LEGACY_FIXTURE_DIR = process.env.LEGACY_FIXTURE_DIR || VENDORED_FIXTURE_DIR;
 
 export const LEGACY_COLLECTIONS = ["users", "customers_v2", "subscriptions_v2", "products"] as const;
 

@@ -1,8 +1,9 @@
 import type { TestProject } from "vitest/node";
-import { startServer } from "../../scripts/devdb/server.ts";
+import { startServer } from "@earlybird/devdb";
 import { TEST_DB_NAME } from "./constants.ts";
 import { readLegacyJson } from "./legacy-fixture.ts";
 import { startProxyControl } from "./proxy-control.ts";
+import { startSmsReceiver } from "./sms-receiver.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {
@@ -15,6 +16,8 @@ declare module "vitest" {
     /** The test database through a controllable TCP proxy (test/support/proxy-control.ts). */
     proxiedMongodbUri: string;
     proxyControlUrl: string;
+    /** Base URL of the local SMS gateway stand-in (test/support/sms-receiver.ts). */
+    smsReceiverUrl: string;
   }
 }
 
@@ -35,8 +38,11 @@ export default async function setup(project: TestProject) {
   const control = await startProxyControl({ host: target.hostname, port: Number(target.port || 27017) });
   project.provide("proxiedMongodbUri", control.proxy.uri(uri));
   project.provide("proxyControlUrl", control.controlUrl);
+  const sms = await startSmsReceiver();
+  project.provide("smsReceiverUrl", sms.url);
   return async () => {
     await control.stop();
+    await sms.stop();
     await server?.stop();
   };
 }

@@ -35,9 +35,10 @@ describe("create → login → me → change password", () => {
     expect(mine.body.customer).toMatchObject({ id: customer.id, user_id: user.id, name: "Flow Customer" });
     expect(mine.body.customer).not.toHaveProperty("_id");
 
-    // The customer can read its own record through the customers API with this token.
-    const own = await api("GET", `/api/phase0-v2/customers/${customer.id}`, { token: first.body.access_token });
-    expect(own.status).toBe(200);
+    // Until the initial password is changed, the customers API refuses this token.
+    const early = await api("GET", `/api/phase0-v2/customers/${customer.id}`, { token: first.body.access_token });
+    expect(early.status).toBe(403);
+    expect(early.body.error.code).toBe("password_change_required");
 
     const changed = await api("POST", "/api/auth/change-password", {
       token: first.body.access_token,
@@ -48,6 +49,9 @@ describe("create → login → me → change password", () => {
     expect(decode(changed.body.access_token).payload.customer_v2_id).toBe(customer.id);
     expect((await me(first.body.access_token)).status).toBe(401);
     expect((await me(changed.body.access_token)).body.customer.id).toBe(customer.id);
+    // Now the customer reads its own record through the customers API.
+    const own = await api("GET", `/api/phase0-v2/customers/${customer.id}`, { token: changed.body.access_token });
+    expect(own.status).toBe(200);
     expect((await login({ email: user.email.toUpperCase(), password: "my own milk password" })).status).toBe(200);
   });
 });

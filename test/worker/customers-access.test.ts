@@ -3,7 +3,7 @@ import { createApp } from "../../src/app.ts";
 import type { Role } from "../../src/db/collections.ts";
 import { anyProduct, countByMarkers, withDb } from "./support/db.ts";
 import { customerBody, randomPhone, subscriptionBody, UNREACHABLE_DB_URI } from "./support/fixture.ts";
-import { call, envWith, errorCode, post, staffToken, tokenFor } from "./support/http.ts";
+import { call, envWith, errorCode, post, staffToken, tokenAfterFirstPassword } from "./support/http.ts";
 
 const tokens = {} as Record<Role, string>;
 let productId: string;
@@ -87,7 +87,7 @@ describe("GET /api/phase0-v2/customers/:id", () => {
   beforeAll(async () => {
     const res = await post("/api/phase0-v2/customers", customerBody({ notes: "gate code 4711" }), tokens.admin);
     created = (await res.json()) as typeof created;
-    ownToken = await tokenFor({ email: created.user.email, password: created.initial_password });
+    ownToken = await tokenAfterFirstPassword({ email: created.user.email, password: created.initial_password });
   });
 
   for (const role of ["admin", "marketing_staff", "delivery_boy", "supplier"] as const) {
@@ -116,7 +116,7 @@ describe("GET /api/phase0-v2/customers/:id", () => {
 
   it("answers 404 (not 403) to another customer, and to a customer-role user without a link", async () => {
     const other = (await (await post("/api/phase0-v2/customers", customerBody(), tokens.admin)).json()) as typeof created;
-    const otherToken = await tokenFor({ email: other.user.email, password: other.initial_password });
+    const otherToken = await tokenAfterFirstPassword({ email: other.user.email, password: other.initial_password });
     for (const token of [otherToken, tokens.customer]) {
       const res = await call(`/api/phase0-v2/customers/${created.customer.id}`, { token });
       expect(res.status).toBe(404);
@@ -126,7 +126,7 @@ describe("GET /api/phase0-v2/customers/:id", () => {
 
   it("answers 404 when the caller's link is broken on the customer side", async () => {
     const own = (await (await post("/api/phase0-v2/customers", customerBody(), tokens.admin)).json()) as typeof created;
-    const token = await tokenFor({ email: own.user.email, password: own.initial_password });
+    const token = await tokenAfterFirstPassword({ email: own.user.email, password: own.initial_password });
     await withDb((db) => db.collection("customers_v2").updateOne({ id: own.customer.id }, { $set: { user_id: crypto.randomUUID() } }));
     const res = await call(`/api/phase0-v2/customers/${own.customer.id}`, { token });
     expect(res.status).toBe(404);

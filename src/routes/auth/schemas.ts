@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CUSTOMER_STATUSES, ROLES } from "../../db/collections.ts";
+import { OTP_PURPOSES } from "../../db/otp.ts";
 import { normalizePhone } from "../../lib/phone.ts";
 import { validateNewPassword } from "../../services/auth/passwords.ts";
 
@@ -65,14 +66,36 @@ export const AuthUserSchema = z
   })
   .openapi("AuthUser");
 
-export const TokenResponseSchema = z
+const tokenFields = {
+  access_token: z.string(),
+  token_type: z.literal("bearer"),
+  expires_in: z.number().int().openapi({ description: "Seconds until the access token expires." }),
+  refresh_token: z.string().openapi({ description: "Opaque (256 random bits, base64url); exchange it at POST /api/auth/refresh. Shown once." }),
+  refresh_expires_in: z.number().int().openapi({ description: "Seconds until the refresh token expires (REFRESH_TOKEN_TTL_SECONDS)." }),
+};
+
+export const TokenResponseSchema = z.object({ ...tokenFields, user: AuthUserSchema }).openapi("TokenResponse");
+
+export const RefreshResponseSchema = z.object(tokenFields).openapi("RefreshResponse");
+
+export const RefreshRequestSchema = z
+  .strictObject({ refresh_token: z.string().min(16).max(512) })
+  .openapi("RefreshRequest", { examples: [{ refresh_token: "kP3x…43 characters…" }] });
+
+export const SessionSchema = z
   .object({
-    access_token: z.string(),
-    token_type: z.literal("bearer"),
-    expires_in: z.number().int().openapi({ description: "Seconds until the token expires." }),
-    user: AuthUserSchema,
+    id: z.string().openapi({ description: "The session (one per sign-in; stays the same across refreshes)." }),
+    created_at: z.string().openapi({ description: "When the session signed in (ISO 8601)." }),
+    last_used_at: z.string().openapi({ description: "The last sign-in or refresh (ISO 8601)." }),
+    user_agent: z.string().nullable(),
+    ip: z.string().nullable(),
+    current: z.boolean().openapi({ description: "The session of the token making this request." }),
   })
-  .openapi("TokenResponse");
+  .openapi("Session");
+
+export const SessionsResponseSchema = z.object({ sessions: z.array(SessionSchema) }).openapi("Sessions");
+
+export const SessionIdParamsSchema = z.object({ id: z.string().min(1).max(64) });
 
 /** The customers_v2 document as stored (legacy fields vary), without `_id`. */
 export const LinkedCustomerSchema = z
@@ -93,3 +116,34 @@ export const MeResponseSchema = z
     customer: LinkedCustomerSchema.nullable(),
   })
   .openapi("Me");
+
+const PhoneSchema = z
+  .string()
+  .max(32)
+  .refine((value) => normalizePhone(value) !== null, "Not a valid Indian mobile number.")
+  .openapi({ example: "+91 98765 43210" });
+const CodeSchema = z.string().regex(/^\d{6}$/, "A code is 6 digits.").openapi({ example: "493817" });
+
+export const OtpRequestSchema = z
+  .strictObject({ phone: PhoneSchema, purpose: z.enum(OTP_PURPOSES) })
+  .openapi("OtpRequest", { examples: [{ phone: "98765 43210", purpose: "login" }] });
+
+export const OtpRequestAnswerSchema = z
+  .object({
+    expires_in: z.number().int().openapi({ description: "Seconds the code stays valid (300)." }),
+    resend_after: z.number().int().openapi({ description: "Seconds before another code may be requested (30)." }),
+  })
+  .openapi("OtpRequestAnswer");
+
+export const OtpVerifySchema = z.strictObject({ phone: PhoneSchema, code: CodeSchema }).openapi("OtpVerify");
+
+export const PasswordResetSchema = z
+  .strictObject({
+    phone: PhoneSchema,
+    code: CodeSchema,
+    new_password: z.string().superRefine((value, ctx) => {
+      const problem = validateNewPassword(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  })
+  .openapi("PasswordReset");

@@ -1,34 +1,17 @@
 import type { AppConfig } from "../../config.ts";
-import type { Role } from "../../db/collections.ts";
 import { MAX_LOGIN_CANDIDATES, type UserWithLinkedCustomers } from "../../db/users.ts";
 import type { RequestDeps } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { normalizePhone } from "../../lib/phone.ts";
-import { verifiedLinkedCustomer } from "./customer-link.ts";
+import { audit } from "./audit.ts";
+import { gateAttempt, identifierHash, type Window } from "./limits.ts";
+import { invalidCredentials, type LoginResult } from "./login-view.ts";
 import { burnDummyVerification, hashPassword, verifyPassword, type PasswordCheck } from "./passwords.ts";
-import { issueAccessToken, type AccessToken } from "./tokens.ts";
+import { newSession, tokenResponse } from "./sessions.ts";
+
+export { authUserView, invalidCredentials, type AuthUserView, type LoginResult } from "./login-view.ts";
 
 export type LoginInput = { email: string; password: string } | { phone: string; password: string };
-
-/** The user as login and change-password return it (SPEC §4). */
-export interface AuthUserView {
-  id: string;
-  email: string;
-  phone: string | null;
-  name: string | null;
-  role: Role;
-  /** The linked customer's id, only when the link holds both ways; otherwise null. */
-  customer_v2_id: string | null;
-  must_change_password: boolean;
-}
-
-export interface LoginResult extends AccessToken {
-  user: AuthUserView;
-}
-
-export function invalidCredentials(message = "The email/phone or password is incorrect."): ApiError {
-  return new ApiError(401, "invalid_credentials", message);
-}
 
 /**
  * Checks the password against one candidate. Non-bcrypt candidates (SHA-256, no password)
@@ -40,14 +23,46 @@ async function checkCandidate(user: UserWithLinkedCustomers, password: string, c
   return check;
 }
 
+/** The identifier a login is counted under: the lowercased email or the normalized phone. */
+export function loginIdentifier(input: LoginInput): string {
+  return "email" in input ? `email:${input.email.trim().toLowerCase()}` : `phone:${normalizePhone(input.phone) ?? input.phone.trim()}`;
+}
+
+/**
+ * Refuses with 429 (and records `login_locked`) when the client IP or the identifier is over
+ * its limit; returns the identifier's failure window otherwise.
+ */
+export async function gateLogin(deps: RequestDeps, idHash: string, method: string, userId?: string): Promise<Window> {
+  try {
+    return (await gateAttempt(deps, idHash))!;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 429) {
+      deps.logger.info("login refused: too many attempts", { method });
+      await audit(deps, "login_locked", { identifier_hash: idHash, ...(userId ? { user_id: userId } : {}), details: { method } });
+    }
+    throw err;
+  }
+}
+
+/** Counts a failed attempt against the identifier's window and records `login_failed`. */
+export async function recordLoginFailure(deps: RequestDeps, window: Window, idHash: string, reason: string, userId?: string): Promise<void> {
+  await deps.store.hitCounter(window);
+  await audit(deps, "login_failed", { identifier_hash: idHash, ...(userId ? { user_id: userId } : {}), details: { reason } });
+}
+
 /**
  * Email or phone + password login. Every failure before the password verified is the same
- * 401 after comparable work; `account_inactive` (403) is only said to someone who knows the
- * password. Several users may share a legacy phone: the password decides, and a tie refuses.
+ * 401 after comparable work (the same database operations, one bcrypt comparison at
+ * BCRYPT_COST); `account_inactive` (403) is only said to someone who knows the password.
+ * Several users may share a legacy phone: the password decides, and a tie refuses. Failures
+ * count against the identifier, known or not: at LOGIN_MAX_FAILURES within the window every
+ * attempt answers 429, the right password included. A success starts a refresh session.
  */
 export async function login(deps: RequestDeps, input: LoginInput): Promise<LoginResult> {
   const { store, config, logger, now } = deps;
   const method = "email" in input ? "email" : "phone";
+  const idHash = await identifierHash(config, loginIdentifier(input));
+  const failures = await gateLogin(deps, idHash, method);
   let candidates: UserWithLinkedCustomers[];
   if ("email" in input) {
     candidates = await store.usersByEmail(input.email);
@@ -61,6 +76,7 @@ export async function login(deps: RequestDeps, input: LoginInput): Promise<Login
     if (candidates.length > 0) logger.warn("login refused: too many users share the identifier", { method, users: candidates.length });
     await burnDummyVerification(input.password, config.bcryptCost);
     logger.info("login failed", { method, reason: "unknown_or_ambiguous" });
+    await recordLoginFailure(deps, failures, idHash, "unknown_or_ambiguous");
     throw invalidCredentials();
   }
 
@@ -73,11 +89,15 @@ export async function login(deps: RequestDeps, input: LoginInput): Promise<Login
   if (active.length !== 1) {
     if (active.length > 1) {
       logger.warn("login refused: the password matches several active users", { method, user_ids: active.map((m) => m.user.id) });
+      await recordLoginFailure(deps, failures, idHash, "ambiguous");
     } else if (matches.length > 0) {
-      logger.info("login refused: account inactive", { method, user_id: matches[0]!.user.id });
+      const userId = matches[0]!.user.id;
+      logger.info("login refused: account inactive", { method, user_id: userId });
+      await audit(deps, "login_failed", { identifier_hash: idHash, user_id: userId, details: { reason: "account_inactive" } });
       throw new ApiError(403, "account_inactive", "This account is deactivated.");
     } else {
       logger.info("login failed", { method, reason: "wrong_password" });
+      await recordLoginFailure(deps, failures, idHash, "wrong_password", candidates.length === 1 ? candidates[0]!.id : undefined);
     }
     throw invalidCredentials();
   }
@@ -85,29 +105,16 @@ export async function login(deps: RequestDeps, input: LoginInput): Promise<Login
   const { user, check } = active[0]!;
   if (check.needsUpgrade && check.stored) {
     const upgraded = await store.upgradePasswordHash(user.id, check.stored, await hashPassword(input.password, config.bcryptCost), now);
-    logger.info(upgraded ? "password hash upgraded to bcrypt" : "password hash upgrade skipped: changed concurrently", {
+    logger.info(upgraded ? "password re-hashed at BCRYPT_COST" : "password re-hash skipped: changed concurrently", {
       user_id: user.id,
       from: check.scheme,
+      to_cost: config.bcryptCost,
     });
   }
 
-  const customer = verifiedLinkedCustomer(user, logger);
-  const token = await issueAccessToken({ ...user, customer_v2_id: customer?.id ?? null }, config, now);
+  const { doc, refreshToken } = await newSession(deps, user.id, user.token_version ?? 0);
+  await store.beginSession(doc, failures.key);
   logger.info("login succeeded", { method, user_id: user.id, role: user.role });
-  return { ...token, user: authUserView(user, customer?.id ?? null) };
-}
-
-export function authUserView(
-  user: Pick<UserWithLinkedCustomers, "id" | "email" | "phone" | "name" | "role" | "must_change_password">,
-  linkedCustomerId: string | null,
-): AuthUserView {
-  return {
-    id: user.id,
-    email: user.email,
-    phone: user.phone ?? null,
-    name: user.name ?? null,
-    role: user.role,
-    customer_v2_id: linkedCustomerId,
-    must_change_password: user.must_change_password === true,
-  };
+  await audit(deps, "login_succeeded", { user_id: user.id, identifier_hash: idHash, details: { method } });
+  return tokenResponse(deps, user, doc.id, refreshToken);
 }

@@ -50,7 +50,8 @@ function storedCredential(doc: StoredPassword): PasswordCheck["stored"] {
 /**
  * Checks a password against a user document: bcrypt ($2a$/$2b$/$2y$, e.g. passlib's
  * `$2b$12$`) or the legacy unsalted SHA-256 hex. `targetCost` (the configured cost) flags
- * bcrypt hashes weaker than policy for re-hashing; stronger legacy hashes are kept.
+ * bcrypt hashes of any other cost for re-hashing, weaker or stronger: every stored hash
+ * converges on BCRYPT_COST, so a wrong password costs what the dummy comparison costs.
  */
 export async function verifyPassword(plain: string, doc: StoredPassword, targetCost?: number): Promise<PasswordCheck> {
   const stored = storedCredential(doc);
@@ -59,7 +60,7 @@ export async function verifyPassword(plain: string, doc: StoredPassword, targetC
   if (bcryptMatch) {
     const ok = await bcrypt.compare(plain, stored.value);
     const cost = Number(bcryptMatch[1]);
-    return { ok, needsUpgrade: ok && targetCost !== undefined && cost < targetCost, scheme: "bcrypt", stored };
+    return { ok, needsUpgrade: ok && targetCost !== undefined && cost !== targetCost, scheme: "bcrypt", stored };
   }
   const ok = await sha256Matches(plain, stored.value);
   return { ok, needsUpgrade: ok, scheme: "sha256", stored };
@@ -84,24 +85,26 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/**
- * Fixed bcrypt hashes of random, discarded strings. Comparing against one costs exactly as
- * much as checking a real hash of that cost and can never succeed.
- */
-const DUMMY_HASHES: Readonly<Record<number, string>> = {
-  12: "$2b$12$VR4uROdY6L45Ybcp1/0hTO2VZ/ZOPHZjROL80BKp/iuudPQpmbjd.",
-  13: "$2b$13$3PjdevI8PidbIQc7FG2E9.DxuD7RGz9Z4LQD6j0wKELjK7P7XB2ry",
-  14: "$2b$14$CGuixwZdKCk/r/tO5jK0OeGlHipDK7liR4lh0m1ytvu1T7aXcbv1.",
-  15: "$2b$15$H1CnORbZdEXXlLtSDKK1neSePp47VUYOF6.H7YOtBck..fRSZii0K",
-};
+/** Dummy hashes per cost, made once per isolate on first use (a constant cache, not shared state). */
+const dummyHashes = new Map<number, Promise<string>>();
+
+function dummyHash(cost: number): Promise<string> {
+  let hash = dummyHashes.get(cost);
+  if (!hash) {
+    // A hash of a random, discarded string: comparing against it can never succeed.
+    hash = bcrypt.hash(crypto.randomUUID(), cost);
+    dummyHashes.set(cost, hash);
+  }
+  return hash;
+}
 
 /**
- * Burns one bcrypt verification that always fails, at the cost of the most expensive hashes
- * in use: max(configured cost, 12 for the legacy passlib hashes). See README "Timing".
+ * Burns one bcrypt verification that always fails, at BCRYPT_COST: the cost every stored
+ * hash is brought to on login, so an unknown account costs what a wrong password costs.
+ * (The first call in an isolate also creates the dummy hash at that cost.)
  */
 export async function burnDummyVerification(plain: string, configuredCost: number): Promise<void> {
-  const cost = Math.min(15, Math.max(configuredCost, LEGACY_BCRYPT_COST));
-  await bcrypt.compare(plain, DUMMY_HASHES[cost] ?? DUMMY_HASHES[LEGACY_BCRYPT_COST]!);
+  await bcrypt.compare(plain, await dummyHash(configuredCost));
 }
 
 /**

@@ -20,6 +20,8 @@ export interface AccessClaims {
   aud: string;
   /** The user's token_version when issued; bumped on password change to revoke older tokens. */
   ver: number;
+  /** The refresh session (auth_sessions.id) the token belongs to; revoking it kills the token. */
+  sid: string;
 }
 
 export interface AccessToken {
@@ -31,13 +33,13 @@ export interface AccessToken {
 /** What a token is issued for; `customer_v2_id` must already be the verified link (or absent). */
 export type TokenSubject = Pick<UserDoc, "id" | "email" | "role" | "customer_v2_id" | "token_version">;
 
-function signingSecret(config: AppConfig): string {
+export function signingSecret(config: AppConfig): string {
   // Callers check configuration first (middleware/auth.ts); this guard makes an empty key impossible.
   if (!config.jwtSecret) throw new ApiError(500, "server_misconfigured", "Authentication is not configured on this server.");
   return config.jwtSecret;
 }
 
-export async function issueAccessToken(user: TokenSubject, config: AppConfig, now: Date): Promise<AccessToken> {
+export async function issueAccessToken(user: TokenSubject, sessionId: string, config: AppConfig, now: Date): Promise<AccessToken> {
   const iat = Math.floor(now.getTime() / 1000);
   const claims: AccessClaims = {
     sub: user.id,
@@ -48,6 +50,7 @@ export async function issueAccessToken(user: TokenSubject, config: AppConfig, no
     iss: config.jwtIssuer,
     aud: config.jwtAudience,
     ver: user.token_version ?? 0,
+    sid: sessionId,
   };
   if (user.role === "customer" && typeof user.customer_v2_id === "string" && user.customer_v2_id !== "") {
     claims.customer_v2_id = user.customer_v2_id;
@@ -66,7 +69,7 @@ const isNonEmptyString = (v: unknown): v is string => typeof v === "string" && v
 /**
  * Verifies signature (HS256 only: `none`, HS512, RS256… headers are refused), iss, aud and
  * time claims, then the claim shapes hono/jwt does not check: `exp`/`iat` are required and in
- * seconds (an `exp` in milliseconds would otherwise never expire), `sub`, `role`, `ver`.
+ * seconds (an `exp` in milliseconds would otherwise never expire), `sub`, `role`, `ver`, `sid`.
  */
 export async function verifyAccessToken(token: string, config: AppConfig, at: Date): Promise<AccessClaims> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
@@ -86,7 +89,7 @@ export async function verifyAccessToken(token: string, config: AppConfig, at: Da
     // hono's error messages embed the raw token: only the class name is used, nothing is logged.
     throw invalidToken((err as Error).name === "JwtTokenExpired" ? "The access token has expired." : undefined);
   }
-  const { sub, email, role, customer_v2_id, iat, exp, nbf, ver, iss, aud } = payload;
+  const { sub, email, role, customer_v2_id, iat, exp, nbf, ver, iss, aud, sid } = payload;
   const now = Math.floor(at.getTime() / 1000);
   const wellFormed =
     isNonEmptyString(sub) &&
@@ -102,11 +105,13 @@ export async function verifyAccessToken(token: string, config: AppConfig, at: Da
     (nbf === undefined || (isInt(nbf) && nbf <= now)) &&
     isInt(ver) &&
     ver >= 0 &&
+    // Tokens issued before sessions existed carry no sid: refused, their holders sign in again.
+    isNonEmptyString(sid) &&
     typeof iss === "string" &&
     typeof aud === "string";
   if (!wellFormed) throw invalidToken();
   if (exp <= now) throw invalidToken("The access token has expired.");
-  const claims: AccessClaims = { sub, email, role: role as Role, iat, exp, iss, aud, ver };
+  const claims: AccessClaims = { sub, email, role: role as Role, iat, exp, iss, aud, ver, sid };
   if (customer_v2_id !== undefined) claims.customer_v2_id = customer_v2_id;
   return claims;
 }

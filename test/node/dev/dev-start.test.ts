@@ -137,7 +137,7 @@ describe("npm run dev", () => {
     await run.waitFor(/^Ready: http:\/\/localhost:\d+/m, 120_000);
     const out = run.output();
     expect(out).toContain(`data in ${join(stateDir, ".data", "db")}`);
-    expect(out).toMatch(/^Migrations: applied 001_\w+, 002_\w+, 003_\w+$/m);
+    expect(out).toMatch(/^Migrations: applied 001_\w+, 002_\w+(?:, 00[3-7]_\w+)*, 008_unique_links$/m);
     const email = /^Dev admin created: (\S+)$/m.exec(out)?.[1];
     const password = /^Password \(shown only now\): (\S+)$/m.exec(out)?.[1];
     expect(email).toBe("admin@earlybird.local");

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { EJSON } from "bson";
 import type { Db, Document, MongoClient } from "mongodb";
@@ -7,7 +7,7 @@ import { countReasons, type PlannedLink, type SkippedCustomer } from "../../../s
 import { runMigrations, type RunReport } from "../../../scripts/migrate/runner.ts";
 import type { MigrationContext } from "../../../scripts/migrate/types.ts";
 import type { EmbeddedServer } from "../../support/embedded-server.ts";
-import { loadLegacyFixture } from "../../support/legacy-fixture.ts";
+import { loadLegacyFixture, readLegacyCollection, readLegacyJson } from "../../support/legacy-fixture.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..", "..");
 const CLI = join(ROOT, "scripts", "migrate.ts");
@@ -25,6 +25,17 @@ export function outcomeOf(links: readonly Pick<PlannedLink, "customer_id" | "use
     links: links.map(({ customer_id, user_id, reason }) => ({ customer_id, user_id, reason })),
     skipped: [...skipped],
     counts: countReasons([...links, ...skipped]),
+  };
+}
+
+/** What the back-fill must write, derived from the fixture and expected.json (no hard-coded counts). */
+export function expectedWrites(expected: Expected = readLegacyJson<Expected>("expected.json")) {
+  const customers = new Map(readLegacyCollection("customers_v2").map((c) => [String(c.id), c]));
+  const users = new Map(readLegacyCollection("users").map((u) => [String(u.id), u]));
+  return {
+    records: expected.links.length,
+    customers: expected.links.filter((l) => customers.get(l.customer_id)!.user_id == null).length,
+    users: expected.links.filter((l) => users.get(l.user_id)!.customer_v2_id == null).length,
   };
 }
 
@@ -150,15 +161,17 @@ export async function indexNames(db: Db, collection: string): Promise<string[]> 
 
 /**
  * A copy of migrations/ that a test may edit, with `scripts` and `src` linked back to the
- * real ones so the copies' relative imports resolve to the same modules.
+ * real ones so the copies' relative imports resolve to the same modules (`copyScripts`: a real
+ * copy of scripts/ instead, so a test may edit a helper module too).
  */
-export async function copyOfMigrations(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function copyOfMigrations(options: { copyScripts?: boolean } = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   await mkdir(join(ROOT, ".cache"), { recursive: true });
   const base = await mkdtemp(join(ROOT, ".cache", "migrations-copy-"));
   const dir = join(base, "migrations");
   await mkdir(dir);
   for (const name of await readdir(join(ROOT, "migrations"))) await copyFile(join(ROOT, "migrations", name), join(dir, name));
-  await symlink(join(ROOT, "scripts"), join(base, "scripts"));
+  if (options.copyScripts) await cp(join(ROOT, "scripts"), join(base, "scripts"), { recursive: true });
+  else await symlink(join(ROOT, "scripts"), join(base, "scripts"));
   await symlink(join(ROOT, "src"), join(base, "src"));
   return { dir, cleanup: () => rm(base, { recursive: true, force: true }) };
 }

@@ -1,5 +1,5 @@
-// Migrations 001–003 on the legacy fixture through the real driver and the embedded server:
-// the back-fill's outcome and database state, idempotence, exact rollback, 003's refusal and
+// Migrations 001, 002 and 008 on the legacy fixture through the real driver and the embedded server:
+// the back-fill's outcome and database state, idempotence, exact rollback, 008's refusal and
 // 001's unique-violation report.
 import { EJSON } from "bson";
 import type { Document } from "mongodb";
@@ -10,6 +10,7 @@ import { readLegacyCollection, readLegacyJson } from "../../support/legacy-fixtu
 import {
   contextFor,
   documents,
+  expectedWrites,
   fixtureDb,
   indexNames,
   LINK_MIGRATION,
@@ -22,6 +23,7 @@ import {
 
 const h = useServer();
 const expected = readLegacyJson<Expected>("expected.json");
+
 
 /** The fixture's users and customers with exactly `links` added on both sides, as canonical EJSON. */
 function fixtureWithLinks(links: readonly { customer_id: string; user_id: string }[]): Record<string, string[]> {
@@ -43,15 +45,19 @@ describe("002 on the legacy fixture", () => {
     expect({ links: summary.links, skipped: summary.skipped, counts: summary.counts }).toEqual(expected);
     expect(await documents(db)).toEqual(fixtureWithLinks(expected.links));
 
+    const fixtureCustomers = readLegacyCollection("customers_v2");
+    const customerIds = new Set(fixtureCustomers.map((c) => String(c.id)));
     const linked = expected.counts.already_linked! + expected.links.length;
+    const unlinkedByReason: Record<string, number> = {};
+    for (const s of expected.skipped) if (s.reason !== "already_linked" && customerIds.has(s.customer_id)) unlinkedByReason[s.reason] = (unlinkedByReason[s.reason] ?? 0) + 1;
     expect(summary.stats).toMatchObject({
-      customers: 60,
+      customers: fixtureCustomers.length,
       customers_linked: linked,
-      customers_unlinked: 60 - linked,
-      customers_unlinked_by_reason: { ambiguous_phone: 4, conflict: 6, dangling: 3, no_match: 12 },
-      customer_role_users: 55,
+      customers_unlinked: fixtureCustomers.length - linked,
+      customers_unlinked_by_reason: unlinkedByReason,
+      customer_role_users: readLegacyCollection("users").filter((u) => u.role === "customer").length,
     });
-    expect(summary.written).toEqual({ records: 28, customers: 25, users: 24 });
+    expect(summary.written).toEqual(expectedWrites());
     expect(summary.indexes.created).toEqual(["users.customer_v2_id_1", "users.customer_v2_id_1_role_1", "customers_v2.user_id_1", "customers_v2.user_id_1_status_1"]);
     expect(summary.round_trips.total).toBeGreaterThan(0);
     expect(summary.round_trips.total).toBeLessThan(30);
@@ -82,7 +88,8 @@ describe("002 on the legacy fixture", () => {
     const afterUp = await documents(db);
 
     const down = summaryOf(await migrate(target, "down", "002"));
-    expect(down.removed).toEqual({ customers: 25, users: 24 });
+    const { customers: customersWritten, users: usersWritten } = expectedWrites();
+    expect(down.removed).toEqual({ customers: customersWritten, users: usersWritten });
     expect(down.changed_since).toEqual({ customers: 0, users: 0 });
     expect(await documents(db)).toEqual(loaded);
     expect(await indexNames(db, "link_backfill")).toEqual([]);
@@ -156,7 +163,7 @@ describe("002 refusing", () => {
   });
 });
 
-describe("003 on the legacy fixture", () => {
+describe("008_unique_links on the legacy fixture", () => {
   it("refuses with the conflicting documents and changes nothing; after a person resolves them it succeeds", async () => {
     const { db, target } = await fixtureDb(h, "unique");
     await migrate(target, "up", "002");
@@ -165,22 +172,24 @@ describe("003 on the legacy fixture", () => {
     expect(refused.exit_code).toBe(2);
     expect(refused.outcome).toBe("refused");
     const details = refused.error!.details as { conflicts: { field: string; value: string; points_back_to: string | null; documents: { id: string }[] }[]; how_to_resolve: string };
-    // Duplicates are the conflict entries that share one user (crossed links are not duplicates).
-    const byUser = new Map<string, string[]>();
-    for (const s of expected.skipped.filter((e) => e.reason === "conflict")) byUser.set(s.user_ids![0]!, [...(byUser.get(s.user_ids![0]!) ?? []), s.customer_id]);
-    const shared = [...byUser].filter(([, customerIds]) => customerIds.length > 1);
-    expect(shared.length).toBe(2);
-    expect(details.conflicts.map((c) => [c.field, c.value, c.documents.map((d) => d.id).sort()]).sort()).toEqual(
-      shared.map(([userId, customerIds]) => ["customers_v2.user_id", userId, customerIds.sort()]).sort(),
-    );
-    expect(details.how_to_resolve).toMatch(/\$unset/);
-    expect(refused.message).toContain("README");
+    // Exactly the values held by two or more documents after the back-fill, on either side.
+    const duplicated = async (collection: string, field: string) =>
+      (await db.collection(collection).aggregate([{ $match: { [field]: { $type: "string" } } }, { $group: { _id: `$${field}`, ids: { $push: "$id" } } }]).toArray())
+        .filter((g) => g.ids.length > 1)
+        .map((g) => [`${collection === "users" ? "users" : "customers_v2"}.${field}`, String(g._id), [...g.ids].sort()]);
+    const blocking = [...(await duplicated("customers_v2", "user_id")), ...(await duplicated("users", "customer_v2_id"))].sort();
+    expect(blocking.length).toBeGreaterThan(0);
+    expect(details.conflicts.map((c) => [c.field, c.value, c.documents.map((d) => d.id).sort()]).sort()).toEqual(blocking);
+    expect(details.how_to_resolve).toContain("npm run links -- check");
+    expect(refused.message).toContain("npm run links -- check");
+    for (const [, value] of blocking) expect(refused.message).toContain(value);
     expect(await wholeDatabase(db)).toEqual(before);
 
-    // Resolve as the runbook says: keep the customer the user points back to, unset the others.
+    // Resolve by hand: keep the document the other side points back to (else the first), unset the others.
     for (const c of details.conflicts) {
       const keep = c.points_back_to ?? c.documents[0]!.id;
-      for (const d of c.documents.filter((d) => d.id !== keep)) await db.collection("customers_v2").updateOne({ id: d.id }, { $unset: { user_id: "" } });
+      const [collection, field] = c.field === "customers_v2.user_id" ? ["customers_v2", "user_id"] : ["users", "customer_v2_id"];
+      for (const d of c.documents.filter((d) => d.id !== keep)) await db.collection(collection!).updateOne({ id: d.id }, { $unset: { [field!]: "" } });
     }
     const ok = await runMigrations({ ...target, command: "up", log: null });
     expect(ok.exit_code).toBe(0);
@@ -192,7 +201,7 @@ describe("003 on the legacy fixture", () => {
     await expect(db.collection("customers_v2").insertOne({ id: "dup-customer", name: "dup", status: "trial", user_id: linkedUser })).rejects.toMatchObject({ code: 11000 });
     await db.collection("customers_v2").insertMany([{ id: "unlinked-a", status: "trial" }, { id: "unlinked-b", status: "trial", user_id: null }]);
 
-    await migrate(target, "down", "003");
+    await migrate(target, "down", "008");
     expect(await indexNames(db, "customers_v2")).toContain("user_id_1");
     expect(await indexNames(db, "customers_v2")).not.toContain("user_id_unique");
     expect(await indexNames(db, "users")).toContain("customer_v2_id_1");

@@ -64,6 +64,53 @@ describe("planLinks on a generated 20k-customer set", () => {
   });
 });
 
+describe("planLinks: staff and contested claims (the written rules)", () => {
+  const customer = (id: string, fields: Partial<CustomerFacts> = {}): CustomerFacts => ({ id, ...fields });
+  const user = (id: string, fields: Partial<UserFacts> = {}): UserFacts => ({ id, role: "customer", email: `${id}@x.in`, ...fields });
+
+  it("a staff user claiming an unlinked customer is a conflict, and the claimed customer is no phone candidate", () => {
+    for (const role of ["delivery_boy", "marketing_staff", "supplier", "admin"]) {
+      const plan = planLinks(
+        [customer("c1", { phone: "9876543210" })],
+        [user("s1", { role, customer_v2_id: "c1", phone: "9876543210" }), user("u1", { phone: "+91 98765 43210" })],
+      );
+      expect(plan.links).toEqual([]);
+      expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["s1"] }]);
+    }
+  });
+
+  it("a customer naming a staff user whose customer_v2_id is unset is a conflict, not a repair", () => {
+    const plan = planLinks([customer("c1", { user_id: "s1", phone: "9876543210" })], [user("s1", { role: "supplier", phone: "9876543210", customer_v2_id: null })]);
+    expect(plan.links).toEqual([]);
+    expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["s1"] }]);
+  });
+
+  it("a contested half link (another user claims the customer) is not repaired; the claimant is not linked either", () => {
+    const plan = planLinks([customer("c1", { user_id: "u1" })], [user("u1"), user("u2", { customer_v2_id: "c1" })]);
+    expect(plan.links).toEqual([]);
+    expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["u1"] }]);
+  });
+
+  it("a customer claimed by several users is a conflict listing them all, even if one has its pattern email", () => {
+    const plan = planLinks([customer("c1")], [user("u2", { customer_v2_id: "c1" }), user("u1", { customer_v2_id: "c1", email: "customer-c1@earlybird.local" })]);
+    expect(plan.links).toEqual([]);
+    expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["u1", "u2"] }]);
+  });
+
+  it("a customer claimed by a staff user and a customer-role user is a conflict listing both", () => {
+    const plan = planLinks([customer("c1")], [user("u1", { customer_v2_id: "c1" }), user("s1", { role: "admin", customer_v2_id: "c1" })]);
+    expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["s1", "u1"] }]);
+  });
+
+  it("every customer appears exactly once", () => {
+    const customers = readLegacyCollection("customers_v2") as unknown as CustomerFacts[];
+    const plan = planLinks(customers, fixtureUsers);
+    const ids = new Set(customers.map((c) => c.id));
+    const reported = [...plan.links, ...plan.skipped].map((e) => e.customer_id).filter((id) => ids.has(id));
+    expect(reported.sort()).toEqual([...ids].sort());
+  });
+});
+
 describe("planLinks where the written rules are silent", () => {
   const customer = (id: string, fields: Partial<CustomerFacts> = {}): CustomerFacts => ({ id, ...fields });
   const user = (id: string, fields: Partial<UserFacts> = {}): UserFacts => ({ id, role: "customer", email: `${id}@x.in`, ...fields });
@@ -88,9 +135,12 @@ describe("planLinks where the written rules are silent", () => {
     expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["s1"] }]);
   });
 
-  it("several users dangling to one missing customer: one entry listing them all", () => {
+  it("several users dangling to one missing customer: one entry per claiming user", () => {
     const plan = planLinks([], [user("u2", { customer_v2_id: "gone" }), user("u1", { customer_v2_id: "gone" })]);
-    expect(plan.skipped).toEqual([{ customer_id: "gone", reason: "dangling", user_ids: ["u1", "u2"] }]);
+    expect(plan.skipped).toEqual([
+      { customer_id: "gone", reason: "dangling", user_ids: ["u1"] },
+      { customer_id: "gone", reason: "dangling", user_ids: ["u2"] },
+    ]);
   });
 
   it("email pattern wins over phone, and the matched user leaves the phone pool", () => {

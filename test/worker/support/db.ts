@@ -2,6 +2,8 @@
 // client, test users inserted as the legacy system or onboarding would have, fixture lookups.
 import { MongoClient, type Db } from "mongodb";
 import type { Role, UserDoc } from "../../../src/db/collections.ts";
+import type { SessionDoc } from "../../../src/db/sessions.ts";
+import { normalizePhone } from "../../../src/lib/phone.ts";
 import { hashPassword } from "../../../src/services/auth/passwords.ts";
 import { bindings, unique } from "./fixture.ts";
 import { registerSecret } from "./secrets.ts";
@@ -23,6 +25,8 @@ export async function sha256Hex(plain: string): Promise<string> {
 
 export interface TestUser {
   id: string;
+  /** A live session of the user (auth_sessions), for hand-made access tokens (`sid`). */
+  sid: string;
   email: string;
   password: string;
   phone: string | null;
@@ -58,8 +62,25 @@ export async function createUser(
     ...credential,
     ...rest,
   };
-  await withDb((db) => db.collection<UserDoc>("users").insertOne(doc));
-  return { id: doc.id, email: doc.email, password, phone: doc.phone ?? null, role: doc.role, name: doc.name ?? "" };
+  if (doc.phone && doc.phone_normalized === undefined) doc.phone_normalized = normalizePhone(doc.phone);
+  const sid = crypto.randomUUID();
+  const now = new Date();
+  await withDb(async (db) => {
+    await db.collection<UserDoc>("users").insertOne(doc);
+    await db.collection<SessionDoc>("auth_sessions").insertOne({
+      id: sid,
+      user_id: doc.id,
+      family_id: sid,
+      token_hash: `test-${crypto.randomUUID()}`,
+      created_at: now,
+      last_used_at: now,
+      expires_at: new Date(now.getTime() + 86_400_000 * 365),
+      user_agent: "test",
+      ip: null,
+      token_version: doc.token_version ?? 0,
+    });
+  });
+  return { id: doc.id, sid, email: doc.email, password, phone: doc.phone ?? null, role: doc.role, name: doc.name ?? "" };
 }
 
 /** A product of the legacy fixture. */

@@ -6,7 +6,7 @@ import { expect } from "vitest";
 import { createApp } from "../../../src/app.ts";
 import type { Role } from "../../../src/db/collections.ts";
 import { createUser, type TestUser } from "./db.ts";
-import { findSecret } from "./secrets.ts";
+import { findSecret, registerSecret } from "./secrets.ts";
 
 const BASE = "http://api.test";
 
@@ -79,6 +79,22 @@ export async function signIn(user: { email: string; password: string }): Promise
   const res = await login({ email: user.email, password: user.password });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
+}
+
+/**
+ * Logs in with an initial password and chooses a new one (the API refuses everything else
+ * until then); returns the fresh access token.
+ */
+export async function tokenAfterFirstPassword(user: { email: string; password: string }): Promise<string> {
+  const session = await signIn(user);
+  const newPassword = `chosen-${crypto.randomUUID()}`;
+  registerSecret(newPassword);
+  const res = await api("POST", "/api/auth/change-password", {
+    token: session.access_token,
+    json: { current_password: user.password, new_password: newPassword },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.access_token;
 }
 
 /** The access token of a successful login (see signIn). */

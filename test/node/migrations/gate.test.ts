@@ -1,0 +1,34 @@
+// The unique-links gate (008) waits for a person, and the runner applies migrations strictly in
+// order: it must come after every other migration, and the worker test database is migrated
+// up to the migration just before it, whatever is numbered in between.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadMigrations } from "../../../scripts/migrate/loader.ts";
+import { lastMigrationBeforeGate, UNIQUE_LINKS_GATE } from "../../support/test-database.ts";
+import { copyOfMigrations } from "./helpers.ts";
+
+const stub = (id: string) =>
+  `import type { MigrationContext } from "../scripts/migrate/types.ts";\n` +
+  `export const description = "stub ${id}";\n` +
+  `export async function up(_ctx: MigrationContext) {}\nexport async function down(_ctx: MigrationContext) {}\n`;
+
+describe("the unique-links gate", () => {
+  it("is the last migration, so nothing queues behind the manual conflict resolution", async () => {
+    const ids = (await loadMigrations()).map((m) => m.id);
+    expect(ids.at(-1)).toBe(UNIQUE_LINKS_GATE);
+    expect(ids).not.toContain("003_unique_links");
+  });
+
+  it("the test database setup applies every migration before it, including ones added in between", async () => {
+    const copy = await copyOfMigrations();
+    try {
+      expect(await lastMigrationBeforeGate(copy.dir)).toBe("002_link_users_customers");
+      await writeFile(join(copy.dir, "004_between.ts"), stub("004_between"));
+      await writeFile(join(copy.dir, "006_later.ts"), stub("006_later"));
+      expect(await lastMigrationBeforeGate(copy.dir)).toBe("006_later");
+    } finally {
+      await copy.cleanup();
+    }
+  });
+});
