@@ -72,6 +72,7 @@ export default defineConfig({
         "test/worker/auth-flow.test.ts",
         "test/worker/auth-tokens.test.ts",
         "test/worker/auth-change-password.test.ts",
+        "test/worker/auth-sessions.test.ts",
         "test/worker/customers-create.test.ts",
         "test/worker/customers-conflicts.test.ts",
         "test/worker/customers-idempotency.test.ts",
