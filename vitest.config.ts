@@ -26,10 +26,11 @@ function workerProject(name: string, dbAccess: "gateway" | "direct", include = [
             LOG_LEVEL: "warn",
             TEST_CLOCK: "1",
             DB_ACCESS: dbAccess,
-            // The suite runs on a loaded 2-core machine where the Worker's bcrypt work shares a
-            // thread with the gateway object; a production-sized deadline (5 s) would turn slow
-            // answers into 503s. The deadline's own tests set it per request (db-gateway.test.ts).
-            DB_GATEWAY_TIMEOUT_MS: "20000",
+            // workerd runs the Worker and the gateway object on one thread here, so a test that
+            // fires ~50 cost-12 logins at once (auth-login) starves the object's replies for tens
+            // of seconds on the loaded 2-core machine; a production deadline (5 s) would turn
+            // that into 503s. The deadline's own tests set it per request (db-gateway.test.ts).
+            DB_GATEWAY_TIMEOUT_MS: "60000",
             PROXIED_MONGODB_URI: inject<string>("proxiedMongodbUri"),
           },
           durableObjects: {
