@@ -7,6 +7,9 @@ import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { registerDocs } from "./routes/docs/index.ts";
 import { authRoutes } from "./routes/auth/index.ts";
+import { adminStatsRoutes } from "./routes/admin/stats.ts";
+import { adminUserRoutes } from "./routes/admin/users.ts";
+import { backOfficeCustomerRoutes } from "./routes/customers/back-office.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 
@@ -21,6 +24,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/health", healthRoutes);
   app.route("/api/auth", authRoutes);
   app.route("/api/phase0-v2", customerRoutes);
+  app.route("/api/phase0-v2", backOfficeCustomerRoutes);
+  app.route("/api/admin", adminUserRoutes);
+  app.route("/api/admin", adminStatsRoutes);
   registerDocs(app); // last: documents every route registered above
   return app;
 }

@@ -1,8 +1,17 @@
 import type { Db } from "mongodb";
+import { createCustomerLogin, resetCustomerPassword, setUserActive } from "./accounts.ts";
 import { recordAuthEvent } from "./auth-events.ts";
-import { customerIdsByPhone, emailExists, findCustomerById } from "./customers.ts";
+import {
+  customerIdsByPhone,
+  emailExists,
+  findCustomerById,
+  findCustomerSubscriptions,
+  searchCustomers,
+  updateCustomer,
+} from "./customers.ts";
 import { claimIdempotencyKey, idempotentTransaction, releaseIdempotencyKey } from "./idempotency.ts";
 import { writeOnboarding } from "./onboarding.ts";
+import { computeAdminStats } from "./stats.ts";
 import {
   findUserCredentials,
   findUsersByEmail,
@@ -36,6 +45,14 @@ export const operations = {
   customerIdsByPhone,
   emailExists,
   createCustomerRecords: idempotentTransaction(writeOnboarding),
+  searchCustomers,
+  updateCustomer,
+  customerSubscriptions: findCustomerSubscriptions,
+
+  resetCustomerPassword,
+  createCustomerLogin,
+  setUserActive,
+  adminStats: computeAdminStats,
 
   claimIdempotencyKey,
   releaseIdempotencyKey,

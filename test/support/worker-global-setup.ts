@@ -1,7 +1,8 @@
 import type { TestProject } from "vitest/node";
 import { startServer } from "../../scripts/devdb/server.ts";
 import { TEST_DB_NAME } from "./constants.ts";
-import { readLegacyJson } from "./legacy-fixture.ts";
+import { EJSON } from "bson";
+import { LEGACY_COLLECTIONS, readLegacyCollection, readLegacyJson } from "./legacy-fixture.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {
@@ -11,6 +12,8 @@ declare module "vitest" {
     /** credentials.json of the fixture in use (workerd cannot read LEGACY_FIXTURE_DIR itself). */
     legacyCredentials: unknown[];
     legacyExpected: unknown;
+    /** The fixture's collections as canonical EJSON text ({users: [...], customers_v2: [...], …}), for tests on a fresh database. */
+    legacyCollectionsEjson: string;
   }
 }
 
@@ -27,6 +30,10 @@ export default async function setup(project: TestProject) {
   project.provide("dbName", TEST_DB_NAME);
   project.provide("legacyCredentials", readLegacyJson<unknown[]>("credentials.json"));
   project.provide("legacyExpected", readLegacyJson<unknown>("expected.json"));
+  project.provide(
+    "legacyCollectionsEjson",
+    EJSON.stringify(Object.fromEntries(LEGACY_COLLECTIONS.map((name) => [name, readLegacyCollection(name)])), { relaxed: false }),
+  );
   return async () => {
     await server?.stop();
   };

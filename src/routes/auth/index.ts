@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { BEARER_AUTH, errorResponse } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
 import { requireAuth, requireAuthConfigured } from "../../middleware/auth.ts";
+import { presentCustomerToOwner } from "../../services/customers/present.ts";
 import { changePassword } from "../../services/auth/change-password.ts";
 import { login } from "../../services/auth/login.ts";
 import {
@@ -71,7 +72,13 @@ export const authRoutes = router
   .openapi(meRoute, (c) => {
     const { user, customer } = c.var;
     return c.json(
-      { user_id: user.id, email: user.email, role: user.role, customer_v2_id: customer?.id ?? null, customer },
+      {
+        user_id: user.id,
+        email: user.email,
+        role: user.role,
+        customer_v2_id: customer?.id ?? null,
+        customer: customer === null ? null : presentCustomerToOwner(customer),
+      },
       200,
     );
   })

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { CUSTOMER_STATUSES, ROLES } from "../../db/collections.ts";
+import { ROLES } from "../../db/collections.ts";
 import { normalizePhone } from "../../lib/phone.ts";
+import { CustomerPublicSchema } from "../../schemas/customers.ts";
 import { validateNewPassword } from "../../services/auth/passwords.ts";
 
 /** Generous bound for passwords of existing accounts (legacy ones are ≤ 72 bytes); keeps hashing input small. */
@@ -74,22 +75,12 @@ export const TokenResponseSchema = z
   })
   .openapi("TokenResponse");
 
-/** The customers_v2 document as stored (legacy fields vary), without `_id`. */
-export const LinkedCustomerSchema = z
-  .looseObject({
-    id: z.string(),
-    user_id: z.string().nullish(),
-    name: z.string(),
-    status: z.enum(CUSTOMER_STATUSES),
-  })
-  .openapi("LinkedCustomer");
-
 export const MeResponseSchema = z
   .object({
     user_id: z.string(),
     email: z.string(),
     role: z.enum(ROLES),
     customer_v2_id: z.string().nullable(),
-    customer: LinkedCustomerSchema.nullable(),
+    customer: CustomerPublicSchema.nullable().openapi({ description: "The linked customer in its owner shape (CustomerPublic), or null." }),
   })
   .openapi("Me");

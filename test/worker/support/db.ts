@@ -2,6 +2,7 @@
 // client, test users inserted as the legacy system or onboarding would have, fixture lookups.
 import { MongoClient, type Db } from "mongodb";
 import type { Role, UserDoc } from "../../../src/db/collections.ts";
+import { normalizePhone } from "../../../src/lib/phone.ts";
 import { hashPassword } from "../../../src/services/auth/passwords.ts";
 import { bindings, unique } from "./fixture.ts";
 import { registerSecret } from "./secrets.ts";
@@ -31,7 +32,8 @@ export interface TestUser {
 }
 
 /**
- * Inserts a user directly (as the legacy system or onboarding would have): role customer,
+ * Inserts a user directly (as the legacy system or onboarding would have, with the
+ * `phone_normalized` migration 005 back-fills; `phone_normalized: null` leaves it out): role customer,
  * active, a random email and password unless `fields` say otherwise. The hash uses bcrypt
  * cost 4 to keep the suite fast (verification cost does not change the code path), or one of
  * the legacy SHA-256 forms. The password becomes a secret no response or log line may hold.
@@ -58,6 +60,8 @@ export async function createUser(
     ...credential,
     ...rest,
   };
+  // As migration 005 (or this system's writes) leaves every user: the phone's 10-digit form.
+  if (doc.phone_normalized === undefined && normalizePhone(doc.phone) !== null) doc.phone_normalized = normalizePhone(doc.phone);
   await withDb((db) => db.collection<UserDoc>("users").insertOne(doc));
   return { id: doc.id, email: doc.email, password, phone: doc.phone ?? null, role: doc.role, name: doc.name ?? "" };
 }
