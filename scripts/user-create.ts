@@ -96,6 +96,7 @@ export async function createStaffUser(db: Db, input: StaffUserInput, bcryptCost:
   const doc: UserDoc = {
     id: crypto.randomUUID(),
     ...valid,
+    phone_normalized: valid.phone,
     password_hash: await hashPassword(password ?? generatedPassword!, bcryptCost),
     is_active: true,
     customer_v2_id: null,

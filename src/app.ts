@@ -8,6 +8,9 @@ import { requestLog } from "./middleware/request-log.ts";
 import { registerDocs } from "./routes/docs/index.ts";
 import { authEventRoutes } from "./routes/admin/auth-events.ts";
 import { authRoutes } from "./routes/auth/index.ts";
+import { adminStatsRoutes } from "./routes/admin/stats.ts";
+import { adminUserRoutes } from "./routes/admin/users.ts";
+import { backOfficeCustomerRoutes } from "./routes/customers/back-office.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 
@@ -28,6 +31,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/auth", authRoutes);
   app.route("/api/phase0-v2", customerRoutes);
   app.route("/api/admin", authEventRoutes);
+  app.route("/api/phase0-v2", backOfficeCustomerRoutes);
+  app.route("/api/admin", adminUserRoutes);
+  app.route("/api/admin", adminStatsRoutes);
   registerDocs(app); // last: documents every route registered above
   return app;
 }

@@ -11,14 +11,3 @@ export function normalizePhone(raw: unknown): string | null {
   else if (digits.length === 11 && digits.startsWith("0")) digits = digits.slice(1);
   return /^[6-9]\d{9}$/.test(digits) ? digits : null;
 }
-
-/**
- * A regex matching every stored spelling of a normalized number (separators anywhere, an
- * optional +91 / 91 / 0 prefix), for finding legacy documents whose phone was never
- * rewritten. Callers still confirm each hit with normalizePhone().
- */
-export function phoneRegex(normalized: string): RegExp {
-  const sep = "[\\s()\\-]*";
-  const digits = normalized.split("").join(sep);
-  return new RegExp(`^${sep}(?:\\+?${sep}9${sep}1|0)?${sep}${digits}${sep}$`);
-}

@@ -131,8 +131,50 @@ export const CustomerSchema = z
     previous_balance: z.number().optional(),
     custom_product_prices: z.record(z.string(), z.number()).optional(),
     created_at: z.string().optional().openapi({ description: "ISO timestamp (legacy documents: naive UTC)." }),
+    updated_at: z.string().optional().openapi({ description: "ISO timestamp of the last edit through this API." }),
   })
-  .openapi("Customer");
+  .openapi("Customer", {
+    description:
+      "A customer as staff see it. Internal search fields (phone_normalized, phone_search, name_search) are never returned. " +
+      "A customer reading its own record gets the CustomerPublic subset (no notes, no staff attribution).",
+  });
+
+/** Fields a customer sees of its own record (GET /api/auth/me, GET /customers/{id}, subscriptions). */
+export const CUSTOMER_OWNER_FIELDS = [
+  "id",
+  "user_id",
+  "name",
+  "phone",
+  "address",
+  "area",
+  "map_link",
+  "location",
+  "status",
+  "trial_start_date",
+  "house_image_url",
+  "previous_balance",
+  "custom_product_prices",
+  "created_at",
+] as const;
+
+export const CustomerPublicSchema = CustomerSchema.pick({
+  id: true,
+  user_id: true,
+  name: true,
+  phone: true,
+  address: true,
+  area: true,
+  map_link: true,
+  location: true,
+  status: true,
+  trial_start_date: true,
+  house_image_url: true,
+  previous_balance: true,
+  custom_product_prices: true,
+  created_at: true,
+}).openapi("CustomerPublic", {
+  description: "A customer's own record as the customer sees it: no staff notes, no staff attribution, no internal fields.",
+});
 
 export const LinkedUserSchema = z
   .object({

@@ -1,9 +1,10 @@
 import type { TestProject } from "vitest/node";
 import { startServer } from "@earlybird/devdb";
 import { TEST_DB_NAME } from "./constants.ts";
-import { readLegacyJson } from "./legacy-fixture.ts";
 import { startProxyControl } from "./proxy-control.ts";
 import { startSmsReceiver } from "./sms-receiver.ts";
+import { EJSON } from "bson";
+import { LEGACY_COLLECTIONS, readLegacyCollection, readLegacyJson } from "./legacy-fixture.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {
@@ -18,6 +19,8 @@ declare module "vitest" {
     proxyControlUrl: string;
     /** Base URL of the local SMS gateway stand-in (test/support/sms-receiver.ts). */
     smsReceiverUrl: string;
+    /** The fixture's collections as canonical EJSON text ({users: [...], customers_v2: [...], …}), for tests on a fresh database. */
+    legacyCollectionsEjson: string;
   }
 }
 
@@ -40,6 +43,10 @@ export default async function setup(project: TestProject) {
   project.provide("proxyControlUrl", control.controlUrl);
   const sms = await startSmsReceiver();
   project.provide("smsReceiverUrl", sms.url);
+  project.provide(
+    "legacyCollectionsEjson",
+    EJSON.stringify(Object.fromEntries(LEGACY_COLLECTIONS.map((name) => [name, readLegacyCollection(name)])), { relaxed: false }),
+  );
   return async () => {
     await control.stop();
     await sms.stop();

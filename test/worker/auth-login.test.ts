@@ -163,21 +163,30 @@ describe("login by phone", () => {
     expect(spellingsUsed.size).toBe(spellingCount);
   });
 
-  it("users who share a legacy phone (customer and delivery boy, two customers) each log in with their own password", { timeout: 60_000 }, async () => {
+  it("a phone shared by several active users identifies nobody (401 as an unknown phone); with one active user the password decides", { timeout: 60_000 }, async () => {
     const groups = sharedPhoneGroups();
     expect(groups.length).toBeGreaterThanOrEqual(3);
     expect(groups.some((g) => new Set(g.map((c) => c.role)).size > 1)).toBe(true);
+    expect(groups.some((g) => g.filter((c) => c.is_active).length > 1)).toBe(true);
     const members = groups.flat();
     const results = await Promise.all(
       members.map((c) => login({ phone: phoneSpellings(normalizePhone(c.phone)!)[1]!, password: c.password })),
     );
     results.forEach((res, i) => {
-      expect(res.status, members[i]!.email).toBe(200);
-      expect(res.body.user.id).toBe(members[i]!.user_id);
+      const member = members[i]!;
+      const group = groups.find((g) => g.includes(member))!;
+      const shared = group.filter((c) => c.is_active).length > 1;
+      if (shared) {
+        expect(res.status, member.email).toBe(401);
+        expect(res.body.error.code).toBe("invalid_credentials");
+      } else {
+        expect(res.status, member.email).toBe(member.is_active ? 200 : 403);
+        if (member.is_active) expect(res.body.user.id).toBe(member.user_id);
+      }
     });
   });
 
-  it("refuses when the password matches several active users of one phone; prefers the active one otherwise", async () => {
+  it("refuses a phone several active users share, even with a password only one of them has; prefers the active one otherwise", async () => {
     const phone = randomPhone();
     const password = `shared-${crypto.randomUUID()}`;
     await createUser({ phone: legacySpelling(phone), plaintext: password });
@@ -185,6 +194,10 @@ describe("login by phone", () => {
     const tie = await login({ phone, password });
     expect(tie.status).toBe(401);
     expect(tie.body.error.code).toBe("invalid_credentials");
+    const own = await createUser({ phone: `+91${phone}` });
+    const sharedOwn = await login({ phone, password: own.password });
+    expect(sharedOwn.status).toBe(401);
+    expect(sharedOwn.body.error.code).toBe("invalid_credentials");
 
     const other = randomPhone();
     const active = await createUser({ phone: legacySpelling(other), plaintext: password });

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { CUSTOMER_STATUSES, ROLES } from "../../db/collections.ts";
+import { ROLES } from "../../db/collections.ts";
 import { OTP_PURPOSES } from "../../db/otp.ts";
 import { normalizePhone } from "../../lib/phone.ts";
+import { CustomerPublicSchema } from "../../schemas/customers.ts";
 import { validateNewPassword } from "../../services/auth/passwords.ts";
 
 /** Generous bound for passwords of existing accounts (legacy ones are ≤ 72 bytes); keeps hashing input small. */
@@ -97,23 +98,13 @@ export const SessionsResponseSchema = z.object({ sessions: z.array(SessionSchema
 
 export const SessionIdParamsSchema = z.object({ id: z.string().min(1).max(64) });
 
-/** The customers_v2 document as stored (legacy fields vary), without `_id`. */
-export const LinkedCustomerSchema = z
-  .looseObject({
-    id: z.string(),
-    user_id: z.string().nullish(),
-    name: z.string(),
-    status: z.enum(CUSTOMER_STATUSES),
-  })
-  .openapi("LinkedCustomer");
-
 export const MeResponseSchema = z
   .object({
     user_id: z.string(),
     email: z.string(),
     role: z.enum(ROLES),
     customer_v2_id: z.string().nullable(),
-    customer: LinkedCustomerSchema.nullable(),
+    customer: CustomerPublicSchema.nullable().openapi({ description: "The linked customer in its owner shape (CustomerPublic), or null." }),
   })
   .openapi("Me");
 
