@@ -43,7 +43,8 @@ async function checkCandidate(user: UserWithLinkedCustomers, password: string, c
 /**
  * Email or phone + password login. Every failure before the password verified is the same
  * 401 after comparable work; `account_inactive` (403) is only said to someone who knows the
- * password. Several users may share a legacy phone: the password decides, and a tie refuses.
+ * password. A phone several active users share finds nobody (usersByPhone), so it answers as an
+ * unknown one; with one active user and inactive ones, the password decides, and a tie refuses.
  */
 export async function login(deps: RequestDeps, input: LoginInput): Promise<LoginResult> {
   const { store, config, logger, now } = deps;
