@@ -21,7 +21,7 @@ import {
 } from "./helpers.ts";
 
 const h = useServer();
-const ALL = ["001_baseline_indexes", "002_link_users_customers", "003_unique_links"];
+const ALL = ["001_baseline_indexes", "002_link_users_customers", "003_unique_links", "004_auth_collections"];
 
 describe("status, up, down and --to", () => {
   it("status lists every migration as pending on a fresh database and writes nothing", async () => {
@@ -77,7 +77,7 @@ describe("status, up, down and --to", () => {
     const viaNpm = await npmRun("migrate", ["status", "--json"], { env: { MONGODB_URI: target.uri, DB_NAME: target.dbName } });
     expect(viaNpm.code, viaNpm.stderr).toBe(0);
     const report = JSON.parse(viaNpm.stdout) as RunReport;
-    expect(report.status!.map((s) => s.state)).toEqual(["applied", "pending", "pending"]);
+    expect(report.status!.map((s) => s.state)).toEqual(["applied", "pending", "pending", "pending"]);
   });
 });
 
