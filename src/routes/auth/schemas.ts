@@ -81,7 +81,7 @@ export const RefreshResponseSchema = z.object(tokenFields).openapi("RefreshRespo
 
 export const RefreshRequestSchema = z
   .strictObject({ refresh_token: z.string().min(16).max(512) })
-  .openapi("RefreshRequest", { examples: [{ refresh_token: "kP3x…43 characters…" }] });
+  .openapi("RefreshRequest", { examples: [{ refresh_token: "Q2hvb3NlIGEgcmVmcmVzaCB0b2tlbiBmcm9tIGxvZ2lu" }] });
 
 export const SessionSchema = z
   .object({
@@ -126,7 +126,9 @@ export const OtpRequestAnswerSchema = z
   })
   .openapi("OtpRequestAnswer");
 
-export const OtpVerifySchema = z.strictObject({ phone: PhoneSchema, code: CodeSchema }).openapi("OtpVerify");
+export const OtpVerifySchema = z
+  .strictObject({ phone: PhoneSchema, code: CodeSchema })
+  .openapi("OtpVerify", { examples: [{ phone: "98765 43210", code: "493817" }] });
 
 export const PasswordResetSchema = z
   .strictObject({
@@ -137,4 +139,4 @@ export const PasswordResetSchema = z
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
   })
-  .openapi("PasswordReset");
+  .openapi("PasswordReset", { examples: [{ phone: "98765 43210", code: "493817", new_password: "my new secret 2025" }] });
