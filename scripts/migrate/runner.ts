@@ -3,6 +3,7 @@ import { readChangelog, recordApplied, removeApplied, type ChangelogEntry } from
 import { DEFAULT_LEASE_MS, LOCK_COLLECTION, LeaseLock, newOwnerId, readLock } from "./lock.ts";
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, type MigrationFile } from "./loader.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
+import { DryRunWriteError, readOnlyClient, readOnlyDb } from "./read-only.ts";
 import { redactUri } from "../lib/settings.ts";
 import { RefusedError, UsageError, type MigrationContext, type MigrationLogger, type MigrationSummary } from "./types.ts";
 
@@ -256,9 +257,13 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
         warn: (m) => log.warn(`[${target.id}] ${m}`),
         error: (m) => log.error(`[${target.id}] ${m}`),
       };
+      // A dry run hands the migration a handle that cannot write: any attempt fails the run,
+      // even if the migration catches the error.
+      const writeAttempts: string[] = [];
+      const onWrite = (what: string) => void writeAttempts.push(what);
       const ctx: MigrationContext = {
-        db,
-        client,
+        db: dryRun ? readOnlyDb(db, onWrite) : db,
+        client: dryRun ? readOnlyClient(client, onWrite) : client,
         log: migrationLog,
         dryRun,
         migrationId: target.id,
@@ -279,6 +284,7 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       report.migrations.push(result);
       try {
         const summary = (options.command === "up" ? await target.migration.up(ctx) : await target.migration.down(ctx)) ?? undefined;
+        if (writeAttempts.length > 0) throw new DryRunWriteError(`${writeAttempts.join(", ")}, caught by the migration`);
         result.duration_ms = Math.round(performance.now() - t0);
         if (summary) result.summary = summary;
         if (!dryRun) {
@@ -318,7 +324,7 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
     report.exit_code = refused ? 2 : 1;
     report.message = err instanceof Error ? err.message : String(err);
     report.error = {
-      type: refused ? "refused" : err instanceof UsageError ? "usage" : err instanceof FailedError ? "connection" : err instanceof Aborted ? "interrupted" : "error",
+      type: refused ? "refused" : err instanceof DryRunWriteError ? "dry_run_write" : err instanceof UsageError ? "usage" : err instanceof FailedError ? "connection" : err instanceof Aborted ? "interrupted" : "error",
       message: report.message,
     };
     if (refused && err.details !== undefined) report.error.details = err.details;

@@ -14,12 +14,17 @@ export interface Progress {
 }
 
 export interface MigrationContext {
+  /** In a dry run: a read-only handle; any write throws "dry run: write attempted" and fails the run. */
   db: Db;
+  /** In a dry run: read-only too (its db() handles cannot write). */
   client: MongoClient;
   log: MigrationLogger;
   /** A progress bar on a TTY, plain log lines otherwise. */
   progress(label: string, total: number): Progress;
-  /** Compute and report; write nothing. */
+  /**
+   * A dry run: compute what would change and return it (would_* counts); ctx.db cannot write.
+   * A migration checks this only to stop after planning, never to keep itself from writing.
+   */
   dryRun: boolean;
   migrationId: string;
   /** Options from the command line that a migration may honour. */
