@@ -19,11 +19,19 @@ import {
   type SkippedCustomer,
   type UserFacts,
 } from "../scripts/migrate/link-plan.ts";
-import { RefusedError, type MigrationContext } from "../scripts/migrate/types.ts";
+import { RefusedError, type MigrationContext, type MigrationOptionSpec } from "../scripts/migrate/types.ts";
 
 export const description =
   "link users ⇄ customers_v2: back-fill by email pattern, then unique normalized phone; repair half-links; " +
   "report conflicts, dangling links and ambiguous phones untouched; add the four link indexes";
+
+export const options: Record<string, MigrationOptionSpec> = {
+  "unset-all-links": {
+    type: "boolean",
+    commands: ["down"],
+    description: "down of 002: unset EVERY link field, not only those 002 wrote (the legacy behaviour; destroys links)",
+  },
+};
 
 /** Every link UP writes is recorded here first (keyed by migration and customer), so DOWN can undo exactly those. */
 export const BACKFILL_COLLECTION = "link_backfill";
@@ -319,7 +327,7 @@ export async function down(ctx: MigrationContext) {
   const recordedIndexes = (ctx.appliedSummary?.indexes as { created?: unknown } | undefined)?.created;
   const indexTargets = Array.isArray(recordedIndexes) ? recordedIndexes.map((l) => parseLabel(String(l))) : LINK_INDEXES;
 
-  if (ctx.options.unsetAllLinks) {
+  if (ctx.options["unset-all-links"] === true) {
     const customerFilter = { user_id: { $exists: true } };
     const userFilter = { customer_v2_id: { $exists: true } };
     if (ctx.dryRun) {

@@ -27,8 +27,11 @@ export interface MigrationContext {
    */
   dryRun: boolean;
   migrationId: string;
-  /** Options from the command line that a migration may honour. */
-  options: { unsetAllLinks: boolean };
+  /**
+   * Options for migrations from the command line (`--opt key=value`, or `--key[=value]` for any
+   * flag the runner does not know), each declared by some migration's `options` export.
+   */
+  options: Readonly<Record<string, MigrationOptionValue>>;
   /** For DOWN: the summary UP stored in the changelog (undefined when UP stored none). */
   appliedSummary: Record<string, unknown> | undefined;
   /** Commands sent to the database so far by this run (the lock's own traffic excluded). */
@@ -39,11 +42,24 @@ export interface MigrationContext {
 
 export type MigrationSummary = Record<string, unknown>;
 
+export type MigrationOptionValue = string | boolean;
+
+/** An option a migration honours, declared in its `options` export so the runner can check and list it. */
+export interface MigrationOptionSpec {
+  /** boolean: `--name`; string: `--name=value` or `--opt name=value`. */
+  type: "boolean" | "string";
+  /** The commands it applies to; given with another command it is refused. */
+  commands: readonly ("up" | "down")[];
+  description: string;
+}
+
 /** A module in migrations/, named NNN_snake_name.ts; its id is that file name without ".ts". */
 export interface Migration {
   /** Optional and deprecated: the loader refuses a value other than the file name. */
   id?: string;
   description: string;
+  /** The options (keys of ctx.options) this migration honours. */
+  options?: Readonly<Record<string, MigrationOptionSpec>>;
   up(ctx: MigrationContext): Promise<MigrationSummary | void>;
   down(ctx: MigrationContext): Promise<MigrationSummary | void>;
 }
