@@ -224,7 +224,7 @@ describe("failures", () => {
       expect(res.code, args.join(" ")).toBe(1);
       expect(res.stderr).toMatch(/error: /);
     }
-    const misuse = await runMigrations({ ...target, command: "up", unsetAllLinks: true, log: null });
+    const misuse = await runMigrations({ ...target, command: "up", options: { "unset-all-links": true }, log: null });
     expect([misuse.exit_code, misuse.error?.type]).toEqual([1, "usage"]);
   });
 });
