@@ -1,4 +1,4 @@
-// The user ⇄ customers_v2 back-fill decisions (SPEC §5 and the legacy fixture README,
+// The user ⇄ customers_v2 back-fill decisions (the rules written in test/fixtures/legacy/README.md,
 // "Backfill rules"), as a pure function over a snapshot of both collections. Migration 002
 // reads the snapshot, calls planLinks() and writes what it returns.
 import { customerLoginEmail } from "../../src/db/collections.ts";

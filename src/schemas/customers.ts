@@ -26,7 +26,7 @@ const httpUrl = z
   .max(2048)
   .openapi({ format: "uri" });
 
-/** Indian mobile number in any accepted spelling (SPEC §6); the output is the 10-digit form. */
+/** Indian mobile number in any accepted spelling (rules: normalizePhone); the output is the 10-digit form. */
 export const PhoneInputSchema = z
   .string()
   .max(32)

@@ -10,7 +10,7 @@ import { issueAccessToken, type AccessToken } from "./tokens.ts";
 
 export type LoginInput = { email: string; password: string } | { phone: string; password: string };
 
-/** The user as login and change-password return it (SPEC §4). */
+/** The user as login and change-password return it (the legacy response shape the apps read). */
 export interface AuthUserView {
   id: string;
   email: string;

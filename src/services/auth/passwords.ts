@@ -97,7 +97,7 @@ const DUMMY_HASHES: Readonly<Record<number, string>> = {
 
 /**
  * Burns one bcrypt verification that always fails, at the cost of the most expensive hashes
- * in use: max(configured cost, 12 for the legacy passlib hashes). See README "Timing".
+ * in use: max(configured cost, 12 for the legacy passlib hashes). See docs/api.md, "Timing".
  */
 export async function burnDummyVerification(plain: string, configuredCost: number): Promise<void> {
   const cost = Math.min(15, Math.max(configuredCost, LEGACY_BCRYPT_COST));
