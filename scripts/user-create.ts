@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { STAFF_ROLES, usersCollection, type UserDoc } from "../src/db/collections.ts";
 import { isDuplicateKey } from "../src/db/errors.ts";
-import { emailExists } from "../src/db/customers.ts";
+import { emailExists } from "../src/db/users.ts";
 import { normalizePhone } from "../src/lib/phone.ts";
 import { generatePassword, hashPassword, validateNewPassword } from "../src/services/auth/passwords.ts";
 import { redactUri, scriptConfig } from "./lib/settings.ts";

@@ -1,9 +1,10 @@
 import type { Db } from "mongodb";
 import { recordAuthEvent } from "./auth-events.ts";
-import { customerIdsByPhone, emailExists, findCustomerById } from "./customers.ts";
+import { customerIdsByPhone, findCustomerById } from "./customers.ts";
 import { claimIdempotencyKey, idempotentTransaction, releaseIdempotencyKey } from "./idempotency.ts";
 import { writeOnboarding } from "./onboarding.ts";
 import {
+  emailExists,
   findUserCredentials,
   findUsersByEmail,
   findUsersByPhone,
