@@ -9,7 +9,7 @@ import {
   LoginRequestSchema,
   MeResponseSchema,
   TokenResponseSchema,
-} from "./schemas.ts";
+} from "../../schemas/auth.ts";
 
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const errors = {

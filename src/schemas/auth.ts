@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { CUSTOMER_STATUSES, ROLES } from "../../db/collections.ts";
-import { EmailSchema, PhoneInputSchema } from "../../schemas/customers.ts";
-import { validateNewPassword } from "../../services/auth/passwords.ts";
+import { CUSTOMER_STATUSES, ROLES } from "../db/collections.ts";
+import { EmailSchema, PhoneInputSchema } from "./customers.ts";
+import { validateNewPassword } from "../services/auth/passwords.ts";
 
 /** Generous bound for passwords of existing accounts (legacy ones are ≤ 72 bytes); keeps hashing input small. */
 const MAX_LOGIN_PASSWORD_CHARS = 1_024;
