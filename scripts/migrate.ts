@@ -44,21 +44,25 @@ async function confirmOnTerminal(question: string): Promise<boolean> {
   }
 }
 
+function parseCommandLine() {
+  return parseArgs({
+    allowPositionals: true,
+    options: {
+      to: { type: "string" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
+      "unset-all-links": { type: "boolean" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
 async function main(): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        to: { type: "string" },
-        "dry-run": { type: "boolean" },
-        json: { type: "boolean" },
-        yes: { type: "boolean", short: "y" },
-        "unset-all-links": { type: "boolean" },
-        verbose: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseCommandLine();
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}\n`);
     return 1;

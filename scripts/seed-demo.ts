@@ -13,6 +13,14 @@ import { issueAccessToken } from "../src/services/auth/tokens.ts";
 import { isLoopbackUri, redactUri, scriptConfig } from "./lib/settings.ts";
 import { createStaffUser, UserCreateError } from "./user-create.ts";
 
+/** The parts of an onboarding answer (201) or of the error envelope (4xx) that are printed here. */
+interface OnboardingAnswer {
+  customer: { name: string };
+  user: { email: string };
+  initial_password: string | null;
+  error?: { code: string };
+}
+
 const PRODUCTS: Omit<ProductDoc, "_id" | "id">[] = [
   { name: "Cow Milk 500 ml", unit: "packet", default_price: 30 },
   { name: "Buffalo Milk 1 L", unit: "litre", default_price: 72 },
@@ -93,7 +101,7 @@ async function main(): Promise<number> {
         },
         bindings,
       );
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
+      return { status: res.status, body: (await res.json()) as OnboardingAnswer };
     };
     process.stdout.write("\nCustomers:\n");
     const start = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);

@@ -146,20 +146,24 @@ async function readPassword(): Promise<string> {
   });
 }
 
+function parseCommandLine() {
+  return parseArgs({
+    options: {
+      email: { type: "string" },
+      role: { type: "string" },
+      name: { type: "string" },
+      phone: { type: "string" },
+      "password-stdin": { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
 async function main(): Promise<number> {
-  let values;
+  let values: ReturnType<typeof parseCommandLine>["values"];
   try {
-    ({ values } = parseArgs({
-      options: {
-        email: { type: "string" },
-        role: { type: "string" },
-        name: { type: "string" },
-        phone: { type: "string" },
-        "password-stdin": { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
+    ({ values } = parseCommandLine());
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}\n`);
     return 1;

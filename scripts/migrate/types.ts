@@ -37,8 +37,8 @@ export type MigrationSummary = Record<string, unknown>;
 export interface Migration {
   id: string;
   description: string;
-  up(ctx: MigrationContext): Promise<MigrationSummary | void>;
-  down(ctx: MigrationContext): Promise<MigrationSummary | void>;
+  up(ctx: MigrationContext): Promise<MigrationSummary | undefined>;
+  down(ctx: MigrationContext): Promise<MigrationSummary | undefined>;
 }
 
 /** The run must not proceed, and nothing was changed by the refusing step: exit code 2. */

@@ -45,10 +45,13 @@ export function registerDocs(app: OpenAPIHono<AppEnv>): void {
 
   let document: ReturnType<typeof buildOpenApiDocument> | null = null;
   let page: string | null = null;
-  app.openapi(openApiRoute, (c) => c.json((document ??= buildOpenApiDocument(app)), 200));
-  app.openapi(docsRoute, (c) => {
+  const openApiDocument = () => {
     document ??= buildOpenApiDocument(app);
-    page ??= renderReferencePage(document, { title: "EarlyBird API", specPath: OPENAPI_PATH });
+    return document;
+  };
+  app.openapi(openApiRoute, (c) => c.json(openApiDocument(), 200));
+  app.openapi(docsRoute, (c) => {
+    page ??= renderReferencePage(openApiDocument(), { title: "EarlyBird API", specPath: OPENAPI_PATH });
     return c.html(page, 200);
   });
 }

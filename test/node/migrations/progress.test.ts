@@ -5,7 +5,12 @@ import { createProgress } from "../../../scripts/migrate/progress.ts";
 
 function fakeStream() {
   const chunks: string[] = [];
-  return { chunks, stream: { write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream };
+  return { chunks, stream: {
+      write: (s: string) => {
+        chunks.push(s);
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream };
 }
 
 function logger() {
@@ -21,6 +26,7 @@ describe("progress", () => {
     p.tick(5_000);
     p.done();
     expect(lines).toEqual([]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the bar redraws its line with ESC [2K
     expect(chunks[0]).toMatch(/^\r\x1b\[2Kback-fill \[#{7}-{21}\] 5,000\/20,000 25% [\d,]+\/s eta \d+s$/);
     expect(chunks.at(-1)).toMatch(/back-fill \[#{7}-{21}\] 5,000\/20,000 25% [\d,]+\/s\n$/);
   });
