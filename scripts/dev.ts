@@ -208,7 +208,7 @@ async function main(): Promise<number> {
     if (report.outcome === "failed") throw new DevError(`migrations failed: ${report.message}`);
     if (report.outcome === "refused") {
       say(`Migrations: REFUSED — ${report.message}`);
-      say("  The API still runs; see the README runbook (npm run migrate -- status).");
+      say("  The API still runs; see docs/runbook.md (npm run migrate -- status).");
     } else {
       say(`Migrations: ${report.message}`);
     }

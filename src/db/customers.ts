@@ -10,12 +10,11 @@ import {
   usersCollection,
   type CustomerDoc,
   type ProductDoc,
-  type Role,
   type SubscriptionDoc,
   type UserDoc,
 } from "./collections.ts";
 import { withTransaction } from "./transaction.ts";
-import { EMAIL_COLLATION } from "./users.ts";
+import { findUserRoles } from "./users.ts";
 
 /** Internal fields never returned by the API (search keys, the unique-index phone). */
 export const CUSTOMER_PROJECTION = { _id: 0, phone_normalized: 0, phone_search: 0, name_search: 0 } as const;
@@ -36,16 +35,6 @@ export async function customerIdsByPhone(db: Db, normalized: string): Promise<st
   return hits.map((doc) => doc.id);
 }
 
-/**
- * Emails compare case-insensitively (legacy documents may hold mixed case): equality under
- * the collation of the unique `users.email` index, which serves the lookup and also settles
- * races (E11000 → email_taken).
- */
-export async function emailExists(db: Db, email: string): Promise<boolean> {
-  const found = await usersCollection(db).findOne({ email }, { projection: { _id: 0, id: 1 }, collation: EMAIL_COLLATION });
-  return found !== null;
-}
-
 export async function findCustomerById(db: Db, id: string): Promise<CustomerDoc | null> {
   return customersCollection(db).findOne({ id }, { projection: CUSTOMER_PROJECTION });
 }
@@ -55,10 +44,6 @@ export async function findCustomerById(db: Db, id: string): Promise<CustomerDoc 
 
 export async function insertCustomer(db: Db, doc: CustomerDoc, session: ClientSession): Promise<void> {
   await customersCollection(db).insertOne({ ...doc }, { session });
-}
-
-export async function insertUser(db: Db, doc: UserDoc, session: ClientSession): Promise<void> {
-  await usersCollection(db).insertOne({ ...doc }, { session });
 }
 
 export async function insertSubscription(db: Db, doc: SubscriptionDoc, session: ClientSession): Promise<void> {
@@ -115,14 +100,6 @@ export async function findProducts(
     .find({ id: { $in: ids } }, { session, projection: { _id: 0, id: 1, default_price: 1 } })
     .toArray();
   return new Map(found.map((p) => [p.id, p]));
-}
-
-export async function findUserRoles(db: Db, ids: string[], session: ClientSession): Promise<Map<string, Role>> {
-  if (ids.length === 0) return new Map();
-  const found = await usersCollection(db)
-    .find({ id: { $in: ids } }, { session, projection: { _id: 0, id: 1, role: 1 } })
-    .toArray();
-  return new Map(found.map((u) => [u.id, u.role]));
 }
 
 // ---------------------------------------------------------------------------------------

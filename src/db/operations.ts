@@ -3,7 +3,6 @@ import { createCustomerLogin, resetCustomerPassword, setUserActive } from "./acc
 import { listAuthEvents, recordAuthEvent } from "./auth-events.ts";
 import {
   customerIdsByPhone,
-  emailExists,
   findCustomerById,
   findCustomerSubscriptions,
   searchCustomers,
@@ -24,6 +23,7 @@ import { claimIdempotencyKey, idempotentTransaction, releaseIdempotencyKey } fro
 import { writeOnboarding } from "./onboarding.ts";
 import { computeAdminStats } from "./stats.ts";
 import {
+  emailExists,
   findUserCredentials,
   findUsersByEmail,
   findUsersByPhone,

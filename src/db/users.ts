@@ -1,5 +1,5 @@
 import type { ClientSession, Db, Document, Filter } from "mongodb";
-import { COLLECTIONS, customersCollection, usersCollection, type CustomerDoc, type UserDoc } from "./collections.ts";
+import { COLLECTIONS, customersCollection, usersCollection, type CustomerDoc, type Role, type UserDoc } from "./collections.ts";
 
 /** The collation of the unique `users.email` index (migration 001): case-insensitive. */
 export const EMAIL_COLLATION = { locale: "en", strength: 2 } as const;
@@ -153,4 +153,27 @@ export async function replacePassword(
     tx ? { session: tx } : {},
   );
   return result.modifiedCount === 1;
+}
+
+/**
+ * Emails compare case-insensitively (legacy documents may hold mixed case): equality under
+ * the collation of the unique `users.email` index, which serves the lookup and also settles
+ * races (E11000 → email_taken).
+ */
+export async function emailExists(db: Db, email: string): Promise<boolean> {
+  const found = await usersCollection(db).findOne({ email }, { projection: { _id: 0, id: 1 }, collation: EMAIL_COLLATION });
+  return found !== null;
+}
+
+/** Inside the onboarding transaction; inserts a copy (the driver adds `_id`, and the transaction may run again). */
+export async function insertUser(db: Db, doc: UserDoc, session: ClientSession): Promise<void> {
+  await usersCollection(db).insertOne({ ...doc }, { session });
+}
+
+export async function findUserRoles(db: Db, ids: string[], session: ClientSession): Promise<Map<string, Role>> {
+  if (ids.length === 0) return new Map();
+  const found = await usersCollection(db)
+    .find({ id: { $in: ids } }, { session, projection: { _id: 0, id: 1, role: 1 } })
+    .toArray();
+  return new Map(found.map((u) => [u.id, u.role]));
 }

@@ -1,5 +1,5 @@
 /**
- * Indian mobile numbers (SPEC §6): strip spaces, dashes and parentheses; drop a leading
+ * Indian mobile numbers, as the legacy system accepts them: strip spaces, dashes and parentheses; drop a leading
  * `+91`, else `91` when 12 digits remain, else `0` when 11 digits remain. Valid numbers
  * are exactly 10 digits starting with 6-9. Returns null for anything else.
  */

@@ -26,7 +26,7 @@ const httpUrl = z
   .max(2048)
   .openapi({ format: "uri" });
 
-/** Indian mobile number in any accepted spelling (SPEC §6); the output is the 10-digit form. */
+/** Indian mobile number in any accepted spelling (rules: normalizePhone); the output is the 10-digit form. */
 export const PhoneInputSchema = z
   .string()
   .max(32)
@@ -43,6 +43,19 @@ export const PhoneInputSchema = z
     return normalized;
   })
   .openapi({ type: "string", example: "+91 98765 43210" });
+
+/**
+ * An email address, the one rule for every email the API or a script accepts: trimmed, at most
+ * 254 characters, zod's email syntax; the output is lower-case (stored that way, and looked up
+ * case-insensitively, so legacy mixed-case addresses still match).
+ */
+export const EmailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .regex(z.regexes.email, "Invalid email address.")
+  .transform((email) => email.toLowerCase())
+  .openapi({ type: "string", format: "email", example: "ravi.kumar@gmail.com" });
 
 export const LocationSchema = z
   .strictObject({
@@ -88,12 +101,7 @@ export const CustomerInputSchema = z
       .refine((prices) => Object.keys(prices).length <= 100, "At most 100 custom prices.")
       .optional()
       .openapi({ description: "Price per unit by product id." }),
-    email: z
-      .email()
-      .max(254)
-      .transform((e) => e.toLowerCase())
-      .optional()
-      .openapi({ type: "string", format: "email", description: "Login email of the new user; default customer-{id}@earlybird.local." }),
+    email: EmailSchema.optional().openapi({ description: "Login email of the new user; default customer-{id}@earlybird.local." }),
     user_id: IdSchema.optional().openapi({
       description: "Link this existing, unlinked customer-role user instead of creating one.",
     }),

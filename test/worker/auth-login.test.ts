@@ -31,7 +31,7 @@ const USER_KEYS = ["customer_v2_id", "email", "id", "must_change_password", "nam
 const alreadyLinked = new Set(expected.skipped.filter((s) => s.reason === "already_linked").map((s) => s.user_ids![0]!));
 
 /**
- * The link that holds both ways per user, read from the database (SPEC §3: users.customer_v2_id
+ * The link that holds both ways per user, read from the database (users.customer_v2_id
  * === customers_v2.id and customers_v2.user_id === users.id). The token claim must follow it.
  */
 let bothWays = new Map<string, string>();

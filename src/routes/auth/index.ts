@@ -23,7 +23,7 @@ import {
   SessionIdParamsSchema,
   SessionsResponseSchema,
   TokenResponseSchema,
-} from "./schemas.ts";
+} from "../../schemas/auth.ts";
 
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const errors = {

@@ -33,7 +33,8 @@ const errorRef = (description: string) => ({
  * route can forget to describe them.
  */
 function describeSharedErrors(operation: Operation): void {
-  const responses = (operation.responses ??= {});
+  operation.responses ??= {};
+  const responses = operation.responses;
   const secured = operation.security?.some((requirement) => BEARER_AUTH_SCHEME in requirement) ?? false;
   if (secured && !responses["401"]) {
     responses["401"] = errorRef("Missing, malformed, expired or revoked access token (`invalid_token`).");

@@ -189,7 +189,11 @@ describe("refusals", () => {
     await migrate(target, "up", "002");
     const before = await wholeDatabase(db);
     let asked = "";
-    const report = await runMigrations({ ...target, command: "down", log: null, confirm: async (q) => ((asked = q), false) });
+    const report = await runMigrations({ ...target, command: "down", log: null, confirm: async (q) => {
+        asked = q;
+        return false;
+      },
+    });
     expect(asked).toContain("002_link_users_customers");
     expect(report.exit_code).toBe(2);
     expect(await wholeDatabase(db)).toEqual(before);

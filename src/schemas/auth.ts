@@ -1,32 +1,22 @@
 import { z } from "@hono/zod-openapi";
-import { ROLES } from "../../db/collections.ts";
-import { OTP_PURPOSES } from "../../db/otp.ts";
-import { normalizePhone } from "../../lib/phone.ts";
-import { CustomerPublicSchema } from "../../schemas/customers.ts";
-import { validateNewPassword } from "../../services/auth/passwords.ts";
+import { ROLES } from "../db/collections.ts";
+import { OTP_PURPOSES } from "../db/otp.ts";
+import { normalizePhone } from "../lib/phone.ts";
+import { validateNewPassword } from "../services/auth/passwords.ts";
+import { CustomerPublicSchema, EmailSchema, PhoneInputSchema } from "./customers.ts";
 
 /** Generous bound for passwords of existing accounts (legacy ones are ≤ 72 bytes); keeps hashing input small. */
 const MAX_LOGIN_PASSWORD_CHARS = 1_024;
 
 export const LoginRequestSchema = z
   .strictObject({
-    email: z
-      .string()
-      .trim()
-      .min(3)
-      .max(254)
-      .regex(/^[^\s@]+@[^\s@]+$/, "Invalid email address.")
-      .optional()
-      .openapi({ example: "ravi.kumar@gmail.com" }),
-    phone: z.string().max(32).optional().openapi({ example: "+91 98765 43210" }),
+    email: EmailSchema.optional(),
+    phone: PhoneInputSchema.optional(),
     password: z.string().min(1).max(MAX_LOGIN_PASSWORD_CHARS),
   })
   .superRefine((body, ctx) => {
     if ((body.email === undefined) === (body.phone === undefined)) {
       ctx.addIssue({ code: "custom", path: ["email"], message: "Provide exactly one of email or phone." });
-    }
-    if (body.phone !== undefined && normalizePhone(body.phone) === null) {
-      ctx.addIssue({ code: "custom", path: ["phone"], message: "Not a valid Indian mobile number." });
     }
   })
   .openapi("LoginRequest", {
