@@ -9,6 +9,7 @@ interface __BaseEnv_Env {
 	BCRYPT_COST: "10";
 	LOG_LEVEL: "info";
 	CORS_ORIGINS: "";
+	MAX_BODY_BYTES: "65536";
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
@@ -21,7 +22,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "DB_NAME" | "JWT_ISSUER" | "JWT_AUDIENCE" | "ACCESS_TOKEN_TTL_SECONDS" | "BCRYPT_COST" | "LOG_LEVEL" | "CORS_ORIGINS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "DB_NAME" | "JWT_ISSUER" | "JWT_AUDIENCE" | "ACCESS_TOKEN_TTL_SECONDS" | "BCRYPT_COST" | "LOG_LEVEL" | "CORS_ORIGINS" | "MAX_BODY_BYTES">> {}
 }
 declare module "*.txt" {
 	const value: string;

@@ -5,6 +5,7 @@ import { notFound, onError } from "./middleware/error-handler.ts";
 import { corsPolicy } from "./middleware/cors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
+import { jsonBodies, limitBodySize } from "./middleware/request-body.ts";
 import { registerDocs } from "./routes/docs/index.ts";
 import { authRoutes } from "./routes/auth/index.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
@@ -16,6 +17,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", requestLog);
   app.use("*", secureHeaders());
   app.use("*", corsPolicy);
+  app.use("*", limitBodySize); // before anything reads the body
+  app.use("*", jsonBodies);
   app.onError(onError);
   app.notFound(notFound);
   app.route("/health", healthRoutes);

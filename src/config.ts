@@ -3,6 +3,8 @@ import type { Bindings } from "./env.ts";
 export const DEFAULT_DB_NAME = "earlybird_delivery";
 export const DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017/";
 const MIN_JWT_SECRET_BYTES = 32;
+/** 64 KiB: the largest legitimate body (a customer with a subscription) is a few KiB. */
+export const DEFAULT_MAX_BODY_BYTES = 65_536;
 
 export interface AppConfig {
   /** ENVIRONMENT: "production" turns every development convenience off. */
@@ -21,6 +23,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   corsOrigins: string[];
   serverSelectionTimeoutMs: number;
+  /** MAX_BODY_BYTES: larger request bodies are refused with 413 before anything parses them. */
+  maxBodyBytes: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -66,6 +70,7 @@ export function loadConfig(env: Bindings): AppConfig {
       .map((origin) => origin.trim())
       .filter(Boolean),
     serverSelectionTimeoutMs: intSetting(env.MONGODB_SERVER_SELECTION_TIMEOUT_MS, 5_000, 100, 60_000),
+    maxBodyBytes: intSetting(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES, 1_024, 10 * 1024 * 1024),
   };
   cache.set(env, config);
   return config;

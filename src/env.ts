@@ -17,6 +17,8 @@ export interface Bindings {
   LOG_LEVEL?: string;
   CORS_ORIGINS?: string;
   MONGODB_SERVER_SELECTION_TIMEOUT_MS?: string;
+  /** Request body limit in bytes (default 65536; 1024 – 10485760). */
+  MAX_BODY_BYTES?: string;
   /** "1" lets a request set the clock with `X-Test-Now` (tests only; refused in production). */
   TEST_CLOCK?: string;
 }
