@@ -33,6 +33,10 @@ function workerProject(name: string, include: string[], globalSetup: string, ext
 
 const reliability = workerProject("reliability", ["test/reliability/**/*.test.ts"], "test/support/reliability-global-setup.ts", {
   RELIABILITY_MODE,
+  // Bounded (npm test): the cheapest bcrypt cost keeps 50 concurrent hash upgrades to seconds; the
+  // code path is the same. Full mode hashes at the production default.
+  BCRYPT_COST: RELIABILITY_MODE === "full" ? "10" : "4",
+  ...(process.env.RELIABILITY_SEED ? { RELIABILITY_SEED: process.env.RELIABILITY_SEED } : {}),
 });
 // One file at a time: the suite snapshots whole collections of its own database before and after.
 reliability.test = { ...reliability.test, fileParallelism: false, testTimeout: 300_000 };
