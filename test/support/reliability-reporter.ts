@@ -22,6 +22,9 @@ declare module "vitest" {
   }
 }
 
+/** Test names (test/node/migrations) that are crash or contention scenarios of the runner. */
+const MIGRATION_SCENARIOS = /SIGKILL|SIGINT|Ctrl-C|concurrent|lease|killed/i;
+
 export function formatTable(rows: ReliabilityRow[]): string {
   const header = ["category", "tried", "passed", "5xx", "docs changed/lost/half-linked", "secrets", "note"];
   const cells = rows.map((r) => [r.category, String(r.tried), String(r.passed), String(r.serverErrors), String(r.documents), r.secrets === undefined ? "-" : String(r.secrets), r.note ?? ""]);
@@ -41,11 +44,20 @@ export function formatTable(rows: ReliabilityRow[]): string {
 export class ReliabilityReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const rows: ReliabilityRow[] = [];
+    const migrations = { tried: 0, passed: 0 };
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
         const meta = test.meta().reliability;
         if (meta) rows.push(...meta);
+        // The migration runner's crash scenarios live with the runner's tests (test/node/migrations).
+        if (module.moduleId.includes("test/node/migrations/") && MIGRATION_SCENARIOS.test(test.name)) {
+          migrations.tried++;
+          if (test.result().state === "passed") migrations.passed++;
+        }
       }
+    }
+    if (migrations.tried > 0) {
+      rows.push({ category: "migrations: SIGKILL / Ctrl-C / concurrent runners / expired lease", ...migrations, serverErrors: 0, documents: migrations.tried - migrations.passed, note: "test/node/migrations" });
     }
     if (rows.length === 0) return;
     console.log(`\nReliability summary\n\n${formatTable(rows)}\n`);

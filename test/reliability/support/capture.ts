@@ -1,8 +1,7 @@
 // Every console line the Worker writes during a reliability file, kept (not echoed: thousands of
 // requests) and scanned for secrets: hashes, known passwords, the signing key and JWTs.
 import { afterAll, beforeAll, vi } from "vitest";
-import { bindings } from "../../worker/support/fixture.ts";
-import { findSecret, registerSecret } from "../../worker/support/secrets.ts";
+import { findSecret } from "../../worker/support/secrets.ts";
 
 const JWT = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*/;
 
@@ -10,7 +9,6 @@ export const lines: string[] = [];
 
 export function captureQuietly(): void {
   beforeAll(() => {
-    registerSecret(bindings.JWT_SECRET);
     for (const method of ["log", "info", "warn", "error", "debug"] as const) {
       vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
         lines.push(args.map(String).join(" "));
