@@ -2,8 +2,7 @@
 // process group) against the embedded database, on loopback only: GET /api/auth/me, then
 // POST /api/auth/login, each at 32 connections (autocannon). Reports errors, p99 and throughput,
 // and the RSS of the workerd process(es) in the first and last window of the run.
-// LOAD_SECONDS (default 40) is the /me phase, after a short warm-up; then 8 logins per connection
-// (2 when LOAD_SECONDS < 30).
+// LOAD_SECONDS (default 30) is the /me phase, after a short warm-up; then 2 logins per connection.
 import autocannon, { type Result } from "autocannon";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,9 +33,11 @@ export interface LoadPhase {
 export interface LoadReport {
   connections: number;
   phases: LoadPhase[];
-  /** Mean RSS (MiB) of the workerd processes over the first and the last window. */
+  /** Mean RSS (MiB) of the workerd processes over the first and the last window of the /me phase. */
   rssFirstMiB: number;
   rssLastMiB: number;
+  /** Highest RSS sampled over the whole run (logins included). */
+  rssPeakMiB: number;
   windowSeconds: number;
   bcryptCost: number;
 }
@@ -127,9 +128,11 @@ export async function runLoad(options: { seconds: number; bcryptCost: number; lo
     samples.push({ at: 0, kib: workerdRssKiB(pgid) });
 
     log(`GET /api/auth/me: ${CONNECTIONS} connections, ${options.seconds} s`);
+    const meStarted = Date.now() - started;
     const me = await autocannon({ url: `${base}/api/auth/me`, connections: CONNECTIONS, duration: options.seconds, timeout: 30, headers: { authorization: `Bearer ${token}` } });
-    // Logins are counted, not timed: a login at 32 connections can take longer than a short phase.
-    const loginCount = CONNECTIONS * (options.seconds >= 30 ? 8 : 2);
+    const meEnded = Date.now() - started;
+    // Logins are counted, not timed: at 32 connections one login can take longer than a short phase.
+    const loginCount = CONNECTIONS * 2;
     log(`POST /api/auth/login (bcrypt cost ${options.bcryptCost}): ${CONNECTIONS} connections, ${loginCount} requests`);
     const logins = await autocannon({
       url: `${base}/api/auth/login`,
@@ -141,13 +144,15 @@ export async function runLoad(options: { seconds: number; bcryptCost: number; lo
       body: loginBody,
     });
     clearInterval(sampler);
-    const total = Date.now() - started;
-    const windowMs = Math.min(10_000, total / 3);
+    // Memory is compared within the /me phase (one steady workload): its first and last window.
+    const windowMs = Math.min(10_000, (meEnded - meStarted) / 3);
+    const kib = (from: number, to: number) => samples.filter((s) => s.at >= from && s.at <= to).map((s) => s.kib);
     return {
       connections: CONNECTIONS,
       phases: [phase("GET /api/auth/me", me), phase(`POST /api/auth/login (bcrypt ${options.bcryptCost})`, logins)],
-      rssFirstMiB: mean(samples.filter((s) => s.at <= windowMs).map((s) => s.kib)) / 1024,
-      rssLastMiB: mean(samples.filter((s) => s.at >= total - windowMs).map((s) => s.kib)) / 1024,
+      rssFirstMiB: mean(kib(meStarted, meStarted + windowMs)) / 1024,
+      rssLastMiB: mean(kib(meEnded - windowMs, meEnded)) / 1024,
+      rssPeakMiB: Math.max(...samples.map((s) => s.kib)) / 1024,
       windowSeconds: windowMs / 1000,
       bcryptCost: options.bcryptCost,
     };
@@ -164,13 +169,13 @@ export function formatLoadReport(report: LoadReport): string {
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...report.phases.map((p) => `| ${p.route} | ${p.seconds} | ${p.requests} | ${p.ok} | ${p.errors} | ${p.timeouts} | ${p.non2xx} | ${p.p50Ms} | ${p.p99Ms} | ${p.perSecond.toFixed(1)} |`),
     "",
-    `workerd RSS: ${report.rssFirstMiB.toFixed(1)} MiB (first ${report.windowSeconds.toFixed(0)} s) → ${report.rssLastMiB.toFixed(1)} MiB (last ${report.windowSeconds.toFixed(0)} s), ${report.connections} connections`,
+    `workerd RSS during /me: ${report.rssFirstMiB.toFixed(1)} MiB (first ${report.windowSeconds.toFixed(0)} s) → ${report.rssLastMiB.toFixed(1)} MiB (last ${report.windowSeconds.toFixed(0)} s); peak ${report.rssPeakMiB.toFixed(1)} MiB; ${report.connections} connections`,
   ];
   return lines.join("\n");
 }
 
 if (import.meta.main) {
-  const seconds = Number(process.env.LOAD_SECONDS ?? 40);
+  const seconds = Number(process.env.LOAD_SECONDS ?? 30);
   if (!Number.isFinite(seconds) || seconds < 3 || seconds > 60) throw new Error("LOAD_SECONDS must be 3–60");
   const report = await runLoad({ seconds, bcryptCost: Number(process.env.LOAD_BCRYPT_COST ?? 10), log: (line) => console.error(line) });
   console.log(`EarlyBird load test — wrangler dev (workerd) + embedded database, loopback\n\n${formatLoadReport(report)}`);
