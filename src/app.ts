@@ -5,6 +5,7 @@ import { notFound, onError } from "./middleware/error-handler.ts";
 import { corsPolicy } from "./middleware/cors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
+import { jsonBodies, limitBodySize } from "./middleware/request-body.ts";
 import { registerDocs } from "./routes/docs/index.ts";
 import { authEventRoutes } from "./routes/admin/auth-events.ts";
 import { authRoutes } from "./routes/auth/index.ts";
@@ -25,6 +26,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     await next();
     c.header("Cache-Control", "no-store");
   });
+  app.use("*", limitBodySize); // before anything reads the body
+  app.use("*", jsonBodies);
   app.onError(onError);
   app.notFound(notFound);
   app.route("/health", healthRoutes);

@@ -28,13 +28,18 @@ declare module "vitest" {
  * Starts the embedded database (unless MONGODB_URI points at a real one), loads the legacy
  * fixture and applies the migrations, then hands the URI to the Worker under test.
  */
-export default async function setup(project: TestProject) {
+export default function setup(project: TestProject) {
+  return setupDatabase(project, TEST_DB_NAME);
+}
+
+/** The same for a project with a database of its own (the reliability suite snapshots whole collections). */
+export async function setupDatabase(project: TestProject, dbName: string) {
   const external = process.env.MONGODB_URI;
   const server = external ? null : await startServer({ port: 0, quiet: true });
   const uri = external ?? server!.uri;
-  await prepareTestDatabase(uri, TEST_DB_NAME);
+  await prepareTestDatabase(uri, dbName);
   project.provide("mongodbUri", uri);
-  project.provide("dbName", TEST_DB_NAME);
+  project.provide("dbName", dbName);
   project.provide("legacyCredentials", readLegacyJson<unknown[]>("credentials.json"));
   project.provide("legacyExpected", readLegacyJson<unknown>("expected.json"));
   const target = new URL(uri);
