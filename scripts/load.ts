@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
-import { startServer } from "./devdb/server.ts";
+import { startServer } from "@earlybird/devdb";
 import { freePort } from "./lib/ports.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";
 import { runMigrations } from "./migrate/runner.ts";

@@ -42,6 +42,8 @@ export interface AppConfig {
   sms: SmsConfig;
   /** Why SMS cannot be sent (e.g. the console provider in production); OTP routes refuse to serve. */
   smsProblem: string | null;
+  /** MAX_BODY_BYTES: larger request bodies are refused with 413 before anything parses them. */
+  maxBodyBytes: number;
 }
 
 export type DbAccess = "gateway" | "direct";
@@ -83,8 +85,6 @@ function smsSettings(env: Bindings, environment: string): { sms: SmsConfig; prob
   else if (sms.provider === "webhook" && (!sms.webhookUrl || !sms.webhookSecret)) problem = "SMS_PROVIDER=webhook needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET";
   else if (sms.provider === "msg91" && (!sms.msg91AuthKey || !sms.msg91TemplateId)) problem = "SMS_PROVIDER=msg91 needs MSG91_AUTH_KEY and MSG91_TEMPLATE_ID";
   return { sms, problem };
-  /** MAX_BODY_BYTES: larger request bodies are refused with 413 before anything parses them. */
-  maxBodyBytes: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
