@@ -19,11 +19,19 @@ import {
   type SkippedCustomer,
   type UserFacts,
 } from "../scripts/migrate/link-plan.ts";
-import { RefusedError, type MigrationContext } from "../scripts/migrate/types.ts";
+import { RefusedError, type MigrationContext, type MigrationOptionSpec } from "../scripts/migrate/types.ts";
 
 export const description =
   "link users ⇄ customers_v2: back-fill by email pattern, then unique normalized phone; repair half-links; " +
   "report conflicts, dangling links and ambiguous phones untouched; add the four link indexes";
+
+export const options: Record<string, MigrationOptionSpec> = {
+  "unset-all-links": {
+    type: "boolean",
+    commands: ["down"],
+    description: "down of 002: unset EVERY link field, not only those 002 wrote (the legacy behaviour; destroys links)",
+  },
+};
 
 /** Every link UP writes is recorded here first (keyed by migration and customer), so DOWN can undo exactly those. */
 export const BACKFILL_COLLECTION = "link_backfill";
@@ -132,7 +140,7 @@ export async function up(ctx: MigrationContext) {
   // so a resumed run reports what one clean run would have.
   const reportedLinks: ReportedLink[] = [];
   const skipped: Skipped[] = [];
-  const toWrite = new Map<string, { record: BackfillRecord; isNew: boolean; replaces: boolean; setCustomer: boolean; setUser: boolean }>();
+  const toWrite = new Map<string, PendingWrite>();
   const now = new Date();
   for (const link of plan.links) {
     const prior = earlier.get(link.customer_id);
@@ -156,35 +164,9 @@ export async function up(ctx: MigrationContext) {
     }
   }
 
-  // Write in pages of customers (in _id order): the record first, then each side, each
-  // guarded so that only a still-unlinked document is written.
-  const written = { records: 0, customers: 0, users: 0 };
-  const raced: string[] = [];
-  const progress = ctx.progress(ctx.dryRun ? "back-fill (dry run)" : "back-fill", customerFacts.length);
-  for (let start = 0; start < customerFacts.length; start += PAGE_SIZE) {
-    const page = customerFacts.slice(start, start + PAGE_SIZE).flatMap((c) => toWrite.get(c.id) ?? []);
-    if (!ctx.dryRun && page.length > 0) {
-      // Records of this page that no earlier run left (those were read above), so plain inserts.
-      const newRecords = page.filter((w) => w.isNew).map((w) => w.record);
-      const replaced = page.filter((w) => w.replaces).map((w) => w.record._id);
-      await ctx.checkpoint("records");
-      if (replaced.length > 0) await records(db).deleteMany({ _id: { $in: replaced } });
-      if (newRecords.length > 0) written.records += (await records(db).insertMany(newRecords, { ordered: false })).insertedCount;
-      const customerOps = page.filter((w) => w.setCustomer).map((w) => customerWrite(w.record));
-      const userOps = page.filter((w) => w.setUser).map((w) => userWrite(w.record));
-      await ctx.checkpoint("customers");
-      const customersModified = await bulk(customers(db), customerOps);
-      await ctx.checkpoint("users");
-      const usersModified = await bulk(users(db), userOps);
-      written.customers += customersModified;
-      written.users += usersModified;
-      if (customersModified < customerOps.length || usersModified < userOps.length) {
-        raced.push(...(await undoRaces(ctx, page.map((w) => w.record))));
-      }
-    }
-    progress.tick(Math.min(PAGE_SIZE, customerFacts.length - start));
-  }
-  progress.done();
+  // A dry run stops at the plan: what would be written is counted from toWrite below (ctx.db
+  // cannot write then; the runner hands a read-only handle).
+  const { written, raced } = ctx.dryRun ? { written: { records: 0, customers: 0, users: 0 }, raced: [] } : await writeLinks(ctx, customerFacts, toWrite);
 
   const racedSet = new Set(raced);
   const links = reportedLinks.filter((l) => !racedSet.has(l.customer_id)).sort((a, b) => compare(a.customer_id, b.customer_id));
@@ -222,6 +204,50 @@ export async function up(ctx: MigrationContext) {
   if (raced.length > 0) log.warn(`${raced.length} customers changed while the back-fill ran and were left unlinked: ${raced.slice(0, 20).join(", ")}; run up again later to reconsider them`);
   log.info(`back-fill: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}; ${totalCommands} round trips`);
   return summary;
+}
+
+interface PendingWrite {
+  record: BackfillRecord;
+  isNew: boolean;
+  replaces: boolean;
+  setCustomer: boolean;
+  setUser: boolean;
+}
+
+/** Writes the planned links (never called in a dry run); returns what was written and the customers that raced. */
+async function writeLinks(ctx: MigrationContext, customerFacts: readonly CustomerFacts[], toWrite: ReadonlyMap<string, PendingWrite>) {
+  const { db } = ctx;
+  // Write in pages of customers (in _id order): the record first, then each side, each
+  // guarded so that only a still-unlinked document is written.
+  const written = { records: 0, customers: 0, users: 0 };
+  const raced: string[] = [];
+  const progress = ctx.progress("back-fill", customerFacts.length);
+  for (let start = 0; start < customerFacts.length; start += PAGE_SIZE) {
+    const page = customerFacts.slice(start, start + PAGE_SIZE).flatMap((c) => toWrite.get(c.id) ?? []);
+    if (page.length > 0) {
+      // Records of this page that no earlier run left (those were read above), so plain inserts.
+      const newRecords = page.filter((w) => w.isNew).map((w) => w.record);
+      const replaced = page.filter((w) => w.replaces).map((w) => w.record._id);
+      await ctx.checkpoint("records");
+      if (replaced.length > 0) await records(db).deleteMany({ _id: { $in: replaced } });
+      if (newRecords.length > 0) written.records += (await records(db).insertMany(newRecords, { ordered: false })).insertedCount;
+      const customerOps = page.filter((w) => w.setCustomer).map((w) => customerWrite(w.record));
+      const userOps = page.filter((w) => w.setUser).map((w) => userWrite(w.record));
+      await ctx.checkpoint("customers");
+      const customersModified = await bulk(customers(db), customerOps);
+      await ctx.checkpoint("users");
+      const usersModified = await bulk(users(db), userOps);
+      written.customers += customersModified;
+      written.users += usersModified;
+      if (customersModified < customerOps.length || usersModified < userOps.length) {
+        raced.push(...(await undoRaces(ctx, page.map((w) => w.record))));
+      }
+    }
+    progress.tick(Math.min(PAGE_SIZE, customerFacts.length - start));
+  }
+  progress.done();
+
+  return { written, raced };
 }
 
 function newRecord(migrationId: string, link: PlannedLink, now: Date): BackfillRecord {
@@ -301,7 +327,7 @@ export async function down(ctx: MigrationContext) {
   const recordedIndexes = (ctx.appliedSummary?.indexes as { created?: unknown } | undefined)?.created;
   const indexTargets = Array.isArray(recordedIndexes) ? recordedIndexes.map((l) => parseLabel(String(l))) : LINK_INDEXES;
 
-  if (ctx.options.unsetAllLinks) {
+  if (ctx.options["unset-all-links"] === true) {
     const customerFilter = { user_id: { $exists: true } };
     const userFilter = { customer_v2_id: { $exists: true } };
     if (ctx.dryRun) {

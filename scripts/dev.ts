@@ -128,6 +128,7 @@ async function ensureDevAdmin(uri: string, dbName: string, bcryptCost: number): 
       if (!(err instanceof UserCreateError && err.exitCode === 2)) throw err; // 2: the email exists already
       say(`Dev admin: ${DEV_ADMIN_EMAIL} (password printed on the first run; make another admin with npm run user:create)`);
     }
+    say(`SMS one-time codes: with SMS_PROVIDER=console (the dev default) each code is printed below as a JSON line {"msg":"sms","to":…,"text":…} (docs/sms.md)`);
   } finally {
     await client.close();
   }
@@ -207,7 +208,7 @@ async function main(): Promise<number> {
     if (report.outcome === "failed") throw new DevError(`migrations failed: ${report.message}`);
     if (report.outcome === "refused") {
       say(`Migrations: REFUSED — ${report.message}`);
-      say("  The API still runs; see the README runbook (npm run migrate -- status).");
+      say("  The API still runs; see docs/runbook.md (npm run migrate -- status).");
     } else {
       say(`Migrations: ${report.message}`);
     }

@@ -8,8 +8,9 @@ import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI } from "../src/config.ts";
 import { opsDatabase, redactUri } from "./lib/settings.ts";
 import { createMigration } from "./migrate/create.ts";
 import { formatReport } from "./migrate/format.ts";
-import { DEFAULT_MIGRATIONS_DIR } from "./migrate/loader.ts";
-import { runMigrations, stderrLogger, type Command } from "./migrate/runner.ts";
+import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from "./migrate/loader.ts";
+import { declaredOptions, runMigrations, stderrLogger, type Command } from "./migrate/runner.ts";
+import type { MigrationOptionValue } from "./migrate/types.ts";
 
 const USAGE = `usage: npm run migrate -- <status|up|down> [options]
        npm run migrate -- create <name>
@@ -24,12 +25,61 @@ options:
   --dry-run              compute and print what would change; write nothing (not even the lock)
   --json                 print one JSON report on stdout (logs stay on stderr)
   --yes, -y              do not ask before down on a terminal
-  --unset-all-links      down of 002: unset EVERY link field, not only those 002 wrote (destroys links)
   --verbose              include stack traces of failures
+  --opt KEY[=VALUE]      an option for the migrations (ctx.options); repeatable. Any other --KEY[=VALUE]
+                         is the same as --opt KEY[=VALUE]. Each must be declared by a migration:
+%MIGRATION_OPTIONS%
 
 environment: MONGODB_URI (default ${DEFAULT_MONGODB_URI}), DB_NAME (default ${DEFAULT_DB_NAME}),
   MONGODB_SERVER_SELECTION_TIMEOUT_MS (default 5000), MIGRATIONS_LOCK_LEASE_MS (default 60000),
   MIGRATIONS_DIR (default: the project's migrations/ folder)`;
+
+const RUNNER_OPTIONS = new Set(["to", "dry-run", "json", "yes", "verbose", "help", "opt"]);
+const OPTION_NAME = /^[a-z][a-z0-9-]*$/;
+
+/**
+ * Splits the arguments into the runner's own and the options for migrations: `--opt key[=value]`
+ * and any `--key[=value]` the runner does not know (so `--unset-all-links` keeps working).
+ */
+function splitMigrationOptions(args: readonly string[]): { runnerArgs: string[]; migrationOptions: Record<string, MigrationOptionValue> } {
+  const runnerArgs: string[] = [];
+  const migrationOptions: Record<string, MigrationOptionValue> = {};
+  const add = (spec: string) => {
+    const eq = spec.indexOf("=");
+    const name = eq === -1 ? spec : spec.slice(0, eq);
+    if (!OPTION_NAME.test(name)) throw new Error(`bad option name ${JSON.stringify(name)}: lower-case letters, digits and "-"`);
+    if (name in migrationOptions) throw new Error(`option --${name} given twice`);
+    migrationOptions[name] = eq === -1 ? true : spec.slice(eq + 1);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      runnerArgs.push(...args.slice(i));
+      break;
+    }
+    if (arg === "--opt" || arg.startsWith("--opt=")) {
+      const spec = arg === "--opt" ? args[++i] : arg.slice("--opt=".length);
+      if (spec === undefined || spec === "") throw new Error("--opt needs KEY or KEY=VALUE");
+      add(spec);
+    } else if (arg.startsWith("--") && !RUNNER_OPTIONS.has(arg.slice(2).split("=")[0]!)) {
+      add(arg.slice(2));
+    } else {
+      runnerArgs.push(arg);
+    }
+  }
+  return { runnerArgs, migrationOptions };
+}
+
+async function usage(): Promise<string> {
+  let lines: string;
+  try {
+    const declared = declaredOptions(await loadMigrations(process.env.MIGRATIONS_DIR || DEFAULT_MIGRATIONS_DIR));
+    lines = declared.map((d) => `    --${d.name}${d.type === "string" ? "=VALUE" : ""} (${d.commands.join("/")} of ${d.id}): ${d.description}`).join("\n") || "    (none)";
+  } catch (err) {
+    lines = `    (cannot list them: ${(err as Error).message})`;
+  }
+  return USAGE.replace("%MIGRATION_OPTIONS%", lines);
+}
 
 function positiveInt(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
@@ -50,32 +100,35 @@ async function confirmOnTerminal(question: string): Promise<boolean> {
 
 async function main(): Promise<number> {
   let parsed;
+  let migrationOptions: Record<string, MigrationOptionValue>;
   try {
+    const split = splitMigrationOptions(process.argv.slice(2));
+    migrationOptions = split.migrationOptions;
     parsed = parseArgs({
+      args: split.runnerArgs,
       allowPositionals: true,
       options: {
         to: { type: "string" },
         "dry-run": { type: "boolean" },
         json: { type: "boolean" },
         yes: { type: "boolean", short: "y" },
-        "unset-all-links": { type: "boolean" },
         verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`error: ${(err as Error).message}\n\n${await usage()}\n`);
     return 1;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${await usage()}\n`);
     return 0;
   }
   const command = positionals[0];
   if (command === "create") {
     if (positionals.length !== 2) {
-      process.stderr.write(`error: create takes one name (quote it if it has spaces), got ${JSON.stringify(positionals.slice(1))}\n\n${USAGE}\n`);
+      process.stderr.write(`error: create takes one name (quote it if it has spaces), got ${JSON.stringify(positionals.slice(1))}\n\n${await usage()}\n`);
       return 1;
     }
     try {
@@ -89,7 +142,7 @@ async function main(): Promise<number> {
     }
   }
   if (positionals.length !== 1 || (command !== "status" && command !== "up" && command !== "down")) {
-    process.stderr.write(`error: expected one command (status, up, down or create), got ${JSON.stringify(positionals)}\n\n${USAGE}\n`);
+    process.stderr.write(`error: expected one command (status, up, down or create), got ${JSON.stringify(positionals)}\n\n${await usage()}\n`);
     return 1;
   }
   let leaseMs: number | undefined;
@@ -119,7 +172,7 @@ async function main(): Promise<number> {
     command: command as Command,
     ...(values.to !== undefined && { to: values.to }),
     dryRun: values["dry-run"] === true,
-    unsetAllLinks: values["unset-all-links"] === true,
+    options: migrationOptions,
     progress: process.stderr.isTTY ? "bar" : "lines",
     ...(leaseMs !== undefined && { leaseMs }),
     ...(timeoutMs !== undefined && { serverSelectionTimeoutMs: timeoutMs }),

@@ -2,11 +2,11 @@
 // Exit codes: 0 created, 1 failure (bad arguments or values, unreachable database), 2 refused (email taken).
 import { MongoClient, type Db } from "mongodb";
 import { parseArgs } from "node:util";
-import { z } from "zod";
 import { STAFF_ROLES, usersCollection, type UserDoc } from "../src/db/collections.ts";
 import { isDuplicateKey } from "../src/db/errors.ts";
-import { emailExists } from "../src/db/customers.ts";
+import { emailExists } from "../src/db/users.ts";
 import { normalizePhone } from "../src/lib/phone.ts";
+import { EmailSchema } from "../src/schemas/customers.ts";
 import { generatePassword, hashPassword, validateNewPassword } from "../src/services/auth/passwords.ts";
 import { redactUri, scriptConfig } from "./lib/settings.ts";
 
@@ -47,8 +47,6 @@ export interface CreatedStaffUser {
   generatedPassword: string | null;
 }
 
-const EmailSchema = z.email({ message: "is not a valid email address" }).max(254);
-
 function isStaffRole(role: string): role is (typeof STAFF_ROLES)[number] {
   return (STAFF_ROLES as readonly string[]).includes(role);
 }
@@ -57,8 +55,9 @@ type ValidStaffUser = Omit<UserDoc, "id" | "password_hash"> & { password: string
 
 /** Checks and normalizes the input without touching the database. */
 export function validateStaffUser(input: StaffUserInput): ValidStaffUser {
-  const email = input.email.trim().toLowerCase();
-  if (!EmailSchema.safeParse(email).success) throw new UserCreateError(`email ${JSON.stringify(input.email)} is not a valid email address`);
+  const parsedEmail = EmailSchema.safeParse(input.email);
+  if (!parsedEmail.success) throw new UserCreateError(`email ${JSON.stringify(input.email)} is not a valid email address`);
+  const email = parsedEmail.data;
   if (input.role === "customer") {
     throw new UserCreateError("role customer is not a staff role: customers are created with their customer record (POST /api/phase0-v2/customers)");
   }
@@ -96,6 +95,7 @@ export async function createStaffUser(db: Db, input: StaffUserInput, bcryptCost:
   const doc: UserDoc = {
     id: crypto.randomUUID(),
     ...valid,
+    phone_normalized: valid.phone,
     password_hash: await hashPassword(password ?? generatedPassword!, bcryptCost),
     is_active: true,
     customer_v2_id: null,
@@ -147,20 +147,24 @@ async function readPassword(): Promise<string> {
   });
 }
 
+function parseCommandLine() {
+  return parseArgs({
+    options: {
+      email: { type: "string" },
+      role: { type: "string" },
+      name: { type: "string" },
+      phone: { type: "string" },
+      "password-stdin": { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
 async function main(): Promise<number> {
-  let values;
+  let values: ReturnType<typeof parseCommandLine>["values"];
   try {
-    ({ values } = parseArgs({
-      options: {
-        email: { type: "string" },
-        role: { type: "string" },
-        name: { type: "string" },
-        phone: { type: "string" },
-        "password-stdin": { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
+    ({ values } = parseCommandLine());
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}\n`);
     return 1;

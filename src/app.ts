@@ -5,9 +5,13 @@ import { notFound, onError } from "./middleware/error-handler.ts";
 import { corsPolicy } from "./middleware/cors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
+import { jsonBodies, limitBodySize } from "./middleware/request-body.ts";
 import { registerDocs } from "./routes/docs/index.ts";
 import { authEventRoutes } from "./routes/admin/auth-events.ts";
 import { authRoutes } from "./routes/auth/index.ts";
+import { adminStatsRoutes } from "./routes/admin/stats.ts";
+import { adminUserRoutes } from "./routes/admin/users.ts";
+import { backOfficeCustomerRoutes } from "./routes/customers/back-office.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 
@@ -22,12 +26,17 @@ export function createApp(): OpenAPIHono<AppEnv> {
     await next();
     c.header("Cache-Control", "no-store");
   });
+  app.use("*", limitBodySize); // before anything reads the body
+  app.use("*", jsonBodies);
   app.onError(onError);
   app.notFound(notFound);
   app.route("/health", healthRoutes);
   app.route("/api/auth", authRoutes);
   app.route("/api/phase0-v2", customerRoutes);
   app.route("/api/admin", authEventRoutes);
+  app.route("/api/phase0-v2", backOfficeCustomerRoutes);
+  app.route("/api/admin", adminUserRoutes);
+  app.route("/api/admin", adminStatsRoutes);
   registerDocs(app); // last: documents every route registered above
   return app;
 }

@@ -3,6 +3,8 @@ import type { Bindings } from "./env.ts";
 export const DEFAULT_DB_NAME = "earlybird_delivery";
 export const DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017/";
 const MIN_JWT_SECRET_BYTES = 32;
+/** 64 KiB: the largest legitimate body (a customer with a subscription) is a few KiB. */
+export const DEFAULT_MAX_BODY_BYTES = 65_536;
 
 export interface AppConfig {
   /** ENVIRONMENT: "production" turns every development convenience off. */
@@ -40,6 +42,8 @@ export interface AppConfig {
   sms: SmsConfig;
   /** Why SMS cannot be sent (e.g. the console provider in production); OTP routes refuse to serve. */
   smsProblem: string | null;
+  /** MAX_BODY_BYTES: larger request bodies are refused with 413 before anything parses them. */
+  maxBodyBytes: number;
 }
 
 export type DbAccess = "gateway" | "direct";
@@ -139,6 +143,7 @@ export function loadConfig(env: Bindings): AppConfig {
     loginIpLimitPerMinute: intSetting(env.LOGIN_IP_LIMIT_PER_MINUTE, 30, 1, 100_000),
     sms,
     smsProblem,
+    maxBodyBytes: intSetting(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES, 1_024, 10 * 1024 * 1024),
   };
   cache.set(env, config);
   return config;

@@ -39,6 +39,8 @@ export interface Bindings {
   MSG91_AUTH_KEY?: string;
   MSG91_TEMPLATE_ID?: string;
   MSG91_BASE_URL?: string;
+  /** Request body limit in bytes (default 65536; 1024 – 10485760). */
+  MAX_BODY_BYTES?: string;
   /** "1" lets a request set the clock with `X-Test-Now` (tests only; refused in production). */
   TEST_CLOCK?: string;
 }

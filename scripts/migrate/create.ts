@@ -46,7 +46,10 @@ export const description = "TODO: what this migration changes, in one line (show
  *    \`await ctx.checkpoint("<step>")\` before each batch; make a rerun after a crash safe.
  * 4. Return counts of what was done; they are printed and stored in the changelog (DOWN gets
  *    them back as ctx.appliedSummary).
- * Options given as --opt key=value or --some-flag arrive in ctx.options.
+ * Options given as --opt key=value or --some-flag arrive in ctx.options once declared here, e.g.
+ *   export const options: Record<string, MigrationOptionSpec> = {
+ *     "batch-size": { type: "string", commands: ["up"], description: "documents per batch" },
+ *   };
  */
 export async function up(ctx: MigrationContext) {
   throw new Error(\`\${ctx.migrationId}: up is not written yet\`);

@@ -3,8 +3,9 @@ import { readChangelog, recordApplied, removeApplied, type ChangelogEntry } from
 import { DEFAULT_LEASE_MS, LOCK_COLLECTION, LeaseLock, newOwnerId, readLock } from "./lock.ts";
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, type MigrationFile } from "./loader.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
+import { DryRunWriteError, readOnlyClient, readOnlyDb } from "./read-only.ts";
 import { redactUri } from "../lib/settings.ts";
-import { RefusedError, UsageError, type MigrationContext, type MigrationLogger, type MigrationSummary } from "./types.ts";
+import { RefusedError, UsageError, type MigrationContext, type MigrationLogger, type MigrationOptionValue, type MigrationSummary } from "./types.ts";
 
 export type Command = "up" | "down" | "status";
 
@@ -15,8 +16,11 @@ export interface RunOptions {
   /** Inclusive: `up` applies through this id, `down` reverts back through it. An id or its number ("002"). */
   to?: string;
   dryRun?: boolean;
-  /** DOWN of the link migration: unset every link field (the legacy behaviour). */
-  unsetAllLinks?: boolean;
+  /**
+   * Options for migrations (ctx.options), e.g. { "unset-all-links": true } for the down of 002.
+   * Each must be declared by a migration's `options` export, for this command.
+   */
+  options?: Readonly<Record<string, MigrationOptionValue>>;
   /** Where log lines go; null for silence. Default: stderr. */
   log?: MigrationLogger | null;
   /** Default: "lines" when logging, else "off". */
@@ -129,6 +133,32 @@ function statusOf(files: readonly MigrationFile[], applied: readonly ChangelogEn
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** Every option a migration declares, as "--name (type, commands) description" lines for the usage text. */
+export function declaredOptions(files: readonly MigrationFile[]): { name: string; id: string; type: string; commands: readonly string[]; description: string }[] {
+  return files.flatMap((f) => Object.entries(f.migration.options ?? {}).map(([name, spec]) => ({ name, id: f.id, ...spec })));
+}
+
+/**
+ * The options for migrations, checked against what the migrations declare: an option nobody
+ * declares (a typo), one given to the wrong command, or a value of the wrong type is a usage error.
+ */
+function checkOptions(files: readonly MigrationFile[], command: Command, given: Readonly<Record<string, MigrationOptionValue>>): Readonly<Record<string, MigrationOptionValue>> {
+  const declared = declaredOptions(files);
+  const known = declared.map((d) => `--${d.name} (${d.commands.join("/")} of ${d.id})`).join(", ") || "none";
+  for (const [name, value] of Object.entries(given)) {
+    const specs = declared.filter((d) => d.name === name);
+    if (specs.length === 0) throw new UsageError(`unknown option --${name}: no migration declares it (migration options: ${known})`);
+    if (command === "status" || !specs.some((d) => d.commands.includes(command))) {
+      throw new UsageError(`--${name} only applies to ${[...new Set(specs.flatMap((d) => d.commands))].join(" and ")} (${specs.map((d) => d.id).join(", ")})`);
+    }
+    const type = typeof value === "boolean" ? "boolean" : "string";
+    if (!specs.some((d) => d.type === type)) {
+      throw new UsageError(type === "boolean" ? `--${name} needs a value: --${name}=<value> or --opt ${name}=<value>` : `--${name} takes no value`);
+    }
+  }
+  return Object.freeze({ ...given });
+}
+
 /** Parses MIGRATIONS_CRASH_AT=<migration id>/<checkpoint>:<n>, a test hook that SIGKILLs the runner there. */
 function crashHook(): (point: string) => void {
   const spec = process.env.MIGRATIONS_CRASH_AT;
@@ -171,7 +201,9 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
   let client: MongoClient | null = null;
   let lock: LeaseLock | null = null;
   try {
-    if (options.unsetAllLinks && options.command !== "down") throw new UsageError("--unset-all-links only applies to down");
+    // Loaded first: the migrations declare the options they take, checked before connecting.
+    const files = await loadMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+    const migrationOptions = checkOptions(files, options.command, options.options ?? {});
     client = openClient(options.uri, timeoutMs);
     client.on("commandStarted", (event) => {
       if (event.command[event.commandName] !== LOCK_COLLECTION) commands++;
@@ -186,7 +218,6 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       throw err;
     }
     const db = client.db(options.dbName);
-    const files = await loadMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
     const applied = await readChangelog(db);
     const status = statusOf(files, applied);
     const mismatches = status.filter((s) => s.checksum === "mismatch" || s.checksum === "missing_file");
@@ -256,13 +287,17 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
         warn: (m) => log.warn(`[${target.id}] ${m}`),
         error: (m) => log.error(`[${target.id}] ${m}`),
       };
+      // A dry run hands the migration a handle that cannot write: any attempt fails the run,
+      // even if the migration catches the error.
+      const writeAttempts: string[] = [];
+      const onWrite = (what: string) => void writeAttempts.push(what);
       const ctx: MigrationContext = {
-        db,
-        client,
+        db: dryRun ? readOnlyDb(db, onWrite) : db,
+        client: dryRun ? readOnlyClient(client, onWrite) : client,
         log: migrationLog,
         dryRun,
         migrationId: target.id,
-        options: { unsetAllLinks: options.unsetAllLinks === true },
+        options: migrationOptions,
         appliedSummary: changelogById.get(target.id)?.summary ?? undefined,
         progress: (label, total) => createProgress(progressMode, migrationLog, process.stderr, label, total),
         commandCount: () => commands,
@@ -279,6 +314,7 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       report.migrations.push(result);
       try {
         const summary = (options.command === "up" ? await target.migration.up(ctx) : await target.migration.down(ctx)) ?? undefined;
+        if (writeAttempts.length > 0) throw new DryRunWriteError(`${writeAttempts.join(", ")}, caught by the migration`);
         result.duration_ms = Math.round(performance.now() - t0);
         if (summary) result.summary = summary;
         if (!dryRun) {
@@ -318,7 +354,7 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
     report.exit_code = refused ? 2 : 1;
     report.message = err instanceof Error ? err.message : String(err);
     report.error = {
-      type: refused ? "refused" : err instanceof UsageError ? "usage" : err instanceof FailedError ? "connection" : err instanceof Aborted ? "interrupted" : "error",
+      type: refused ? "refused" : err instanceof DryRunWriteError ? "dry_run_write" : err instanceof UsageError ? "usage" : err instanceof FailedError ? "connection" : err instanceof Aborted ? "interrupted" : "error",
       message: report.message,
     };
     if (refused && err.details !== undefined) report.error.details = err.details;

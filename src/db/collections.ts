@@ -35,6 +35,12 @@ export interface UserDoc {
   name?: string;
   role: Role;
   phone?: string | null;
+  /**
+   * The 10-digit form of `phone` (SPEC §6), written on every write by this system and
+   * back-filled by migration 005; absent when the phone is missing or invalid. Indexed, not
+   * unique (legacy users share phones): phone login is an equality on it.
+   */
+  phone_normalized?: string | null;
   /** bcrypt ($2a$/$2b$) or legacy unsalted SHA-256 hex. */
   password_hash?: string;
   /** Legacy SHA-256 hex stored in the wrong field by old code. */
@@ -46,8 +52,6 @@ export interface UserDoc {
   created_at?: Timestamp;
   updated_at?: Timestamp;
   password_hash_upgraded_at?: Date;
-  /** Normalized 10-digit phone (SPEC §6), written on every user write and back-filled (migration 005). */
-  phone_normalized?: string | null;
 }
 
 export interface GeoLocation {
@@ -67,6 +71,13 @@ export interface CustomerDoc {
   phone?: string | null;
   /** Normalized phone written by this system only; backs the unique partial index. */
   phone_normalized?: string;
+  /**
+   * Normalized phone of EVERY customer (legacy ones back-filled by migration 006), or null
+   * when the phone is invalid. Indexed, not unique: the duplicate check and search use it.
+   */
+  phone_search?: string | null;
+  /** Lowercased, trimmed name for case-insensitive prefix search (migration 006). */
+  name_search?: string;
   address?: string;
   area?: string;
   map_link?: string;
@@ -81,6 +92,8 @@ export interface CustomerDoc {
   previous_balance?: number;
   custom_product_prices?: Record<string, number>;
   created_at?: Timestamp;
+  /** Set by this system's edits (PATCH). */
+  updated_at?: Timestamp;
 }
 
 export interface SubscriptionDoc {

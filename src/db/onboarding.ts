@@ -1,7 +1,8 @@
 import type { ClientSession, Db } from "mongodb";
 import { ApiError } from "../lib/errors.ts";
 import type { CustomerDoc, Role, SubscriptionDoc, UserDoc } from "./collections.ts";
-import { findProducts, findUserRoles, insertCustomer, insertSubscription, insertUser, linkExistingUser } from "./customers.ts";
+import { findProducts, insertCustomer, insertSubscription, linkExistingUser } from "./customers.ts";
+import { findUserRoles, insertUser } from "./users.ts";
 
 /** The authenticated staff member creating the customer. */
 export interface Caller {

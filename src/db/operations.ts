@@ -1,5 +1,13 @@
 import type { Db } from "mongodb";
+import { createCustomerLogin, resetCustomerPassword, setUserActive } from "./accounts.ts";
 import { listAuthEvents, recordAuthEvent } from "./auth-events.ts";
+import {
+  customerIdsByPhone,
+  findCustomerById,
+  findCustomerSubscriptions,
+  searchCustomers,
+  updateCustomer,
+} from "./customers.ts";
 import { consumeOtp, issueOtp, resetPasswordBySms } from "./otp.ts";
 import { attemptGate, clearCounter, hitCounter } from "./rate-limits.ts";
 import {
@@ -11,10 +19,11 @@ import {
   revokeSessionFamily,
   revokeUserSessions,
 } from "./sessions.ts";
-import { customerIdsByPhone, emailExists, findCustomerById } from "./customers.ts";
 import { claimIdempotencyKey, idempotentTransaction, releaseIdempotencyKey } from "./idempotency.ts";
 import { writeOnboarding } from "./onboarding.ts";
+import { computeAdminStats } from "./stats.ts";
 import {
+  emailExists,
   findUserCredentials,
   findUsersByEmail,
   findUsersByPhone,
@@ -46,6 +55,14 @@ export const operations = {
   customerIdsByPhone,
   emailExists,
   createCustomerRecords: idempotentTransaction(writeOnboarding),
+  searchCustomers,
+  updateCustomer,
+  customerSubscriptions: findCustomerSubscriptions,
+
+  resetCustomerPassword,
+  createCustomerLogin,
+  setUserActive,
+  adminStats: computeAdminStats,
 
   claimIdempotencyKey,
   releaseIdempotencyKey,

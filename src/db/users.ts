@@ -1,6 +1,5 @@
 import type { ClientSession, Db, Document, Filter } from "mongodb";
-import { phoneRegex, normalizePhone } from "../lib/phone.ts";
-import { COLLECTIONS, customersCollection, usersCollection, type CustomerDoc, type UserDoc } from "./collections.ts";
+import { COLLECTIONS, customersCollection, usersCollection, type CustomerDoc, type Role, type UserDoc } from "./collections.ts";
 
 /** The collation of the unique `users.email` index (migration 001): case-insensitive. */
 export const EMAIL_COLLATION = { locale: "en", strength: 2 } as const;
@@ -54,16 +53,19 @@ export async function findUsersByEmail(db: Db, email: string): Promise<UserWithL
 }
 
 /**
- * Users whose stored phone, in any legacy spelling, normalizes to `normalized` (already
- * normalized by the caller), each with its linked customer. Legacy phones are stored as typed,
- * so this is a regex scan of `users.phone`; hits are confirmed with normalizePhone().
+ * Users whose phone normalizes to `normalized` (already normalized by the caller), each with
+ * its linked customer: one equality on the indexed `users.phone_normalized` (written on every
+ * write, back-filled by migration 005), so every legacy spelling is found without a scan.
+ * A phone shared by several ACTIVE users identifies nobody: the result is then empty, so the
+ * caller answers exactly as for an unknown phone (migration 005 lists such phones).
  */
 export async function findUsersByPhone(db: Db, normalized: string): Promise<UserWithLinkedCustomers[]> {
   const users = await usersCollection(db)
-    // Over-fetch a little so a stray false regex hit cannot hide a real user.
-    .find({ phone: { $regex: phoneRegex(normalized) } }, { limit: MAX_LOGIN_CANDIDATES * 2 + 1, projection: { _id: 0 } })
+    .find({ phone_normalized: normalized }, { limit: MAX_LOGIN_CANDIDATES + 1, projection: { _id: 0 } })
     .toArray();
-  return withLinkedCustomers(db, users.filter((doc) => normalizePhone(doc.phone) === normalized));
+  const shared = users.filter((u) => u.is_active !== false).length > 1;
+  // The linked-customer query runs either way: the round trips do not reveal the outcome.
+  return withLinkedCustomers(db, shared ? [] : users);
 }
 
 /**
@@ -151,4 +153,27 @@ export async function replacePassword(
     tx ? { session: tx } : {},
   );
   return result.modifiedCount === 1;
+}
+
+/**
+ * Emails compare case-insensitively (legacy documents may hold mixed case): equality under
+ * the collation of the unique `users.email` index, which serves the lookup and also settles
+ * races (E11000 → email_taken).
+ */
+export async function emailExists(db: Db, email: string): Promise<boolean> {
+  const found = await usersCollection(db).findOne({ email }, { projection: { _id: 0, id: 1 }, collation: EMAIL_COLLATION });
+  return found !== null;
+}
+
+/** Inside the onboarding transaction; inserts a copy (the driver adds `_id`, and the transaction may run again). */
+export async function insertUser(db: Db, doc: UserDoc, session: ClientSession): Promise<void> {
+  await usersCollection(db).insertOne({ ...doc }, { session });
+}
+
+export async function findUserRoles(db: Db, ids: string[], session: ClientSession): Promise<Map<string, Role>> {
+  if (ids.length === 0) return new Map();
+  const found = await usersCollection(db)
+    .find({ id: { $in: ids } }, { session, projection: { _id: 0, id: 1, role: 1 } })
+    .toArray();
+  return new Map(found.map((u) => [u.id, u.role]));
 }

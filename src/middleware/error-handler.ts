@@ -22,6 +22,10 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     return c.json(errorBody(err.code, err.message, err.details), err.status);
   }
   if (err instanceof HTTPException) {
+    // Hono's own JSON validator, should a body reach it unparsed: the same code as jsonBodies.
+    if (err.status === 400 && err.message === "Malformed JSON in request body") {
+      return c.json(errorBody("invalid_json", "The request body is not valid JSON (UTF-8)."), 400);
+    }
     const status = err.status as ContentfulStatusCode;
     return c.json(errorBody(STATUS_CODES[status] ?? "http_error", err.message || "Request failed."), status);
   }

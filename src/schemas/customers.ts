@@ -26,7 +26,7 @@ const httpUrl = z
   .max(2048)
   .openapi({ format: "uri" });
 
-/** Indian mobile number in any accepted spelling (SPEC §6); the output is the 10-digit form. */
+/** Indian mobile number in any accepted spelling (rules: normalizePhone); the output is the 10-digit form. */
 export const PhoneInputSchema = z
   .string()
   .max(32)
@@ -43,6 +43,19 @@ export const PhoneInputSchema = z
     return normalized;
   })
   .openapi({ type: "string", example: "+91 98765 43210" });
+
+/**
+ * An email address, the one rule for every email the API or a script accepts: trimmed, at most
+ * 254 characters, zod's email syntax; the output is lower-case (stored that way, and looked up
+ * case-insensitively, so legacy mixed-case addresses still match).
+ */
+export const EmailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .regex(z.regexes.email, "Invalid email address.")
+  .transform((email) => email.toLowerCase())
+  .openapi({ type: "string", format: "email", example: "ravi.kumar@gmail.com" });
 
 export const LocationSchema = z
   .strictObject({
@@ -88,12 +101,7 @@ export const CustomerInputSchema = z
       .refine((prices) => Object.keys(prices).length <= 100, "At most 100 custom prices.")
       .optional()
       .openapi({ description: "Price per unit by product id." }),
-    email: z
-      .email()
-      .max(254)
-      .transform((e) => e.toLowerCase())
-      .optional()
-      .openapi({ type: "string", format: "email", description: "Login email of the new user; default customer-{id}@earlybird.local." }),
+    email: EmailSchema.optional().openapi({ description: "Login email of the new user; default customer-{id}@earlybird.local." }),
     user_id: IdSchema.optional().openapi({
       description: "Link this existing, unlinked customer-role user instead of creating one.",
     }),
@@ -131,8 +139,50 @@ export const CustomerSchema = z
     previous_balance: z.number().optional(),
     custom_product_prices: z.record(z.string(), z.number()).optional(),
     created_at: z.string().optional().openapi({ description: "ISO timestamp (legacy documents: naive UTC)." }),
+    updated_at: z.string().optional().openapi({ description: "ISO timestamp of the last edit through this API." }),
   })
-  .openapi("Customer");
+  .openapi("Customer", {
+    description:
+      "A customer as staff see it. Internal search fields (phone_normalized, phone_search, name_search) are never returned. " +
+      "A customer reading its own record gets the CustomerPublic subset (no notes, no staff attribution).",
+  });
+
+/** Fields a customer sees of its own record (GET /api/auth/me, GET /customers/{id}, subscriptions). */
+export const CUSTOMER_OWNER_FIELDS = [
+  "id",
+  "user_id",
+  "name",
+  "phone",
+  "address",
+  "area",
+  "map_link",
+  "location",
+  "status",
+  "trial_start_date",
+  "house_image_url",
+  "previous_balance",
+  "custom_product_prices",
+  "created_at",
+] as const;
+
+export const CustomerPublicSchema = CustomerSchema.pick({
+  id: true,
+  user_id: true,
+  name: true,
+  phone: true,
+  address: true,
+  area: true,
+  map_link: true,
+  location: true,
+  status: true,
+  trial_start_date: true,
+  house_image_url: true,
+  previous_balance: true,
+  custom_product_prices: true,
+  created_at: true,
+}).openapi("CustomerPublic", {
+  description: "A customer's own record as the customer sees it: no staff notes, no staff attribution, no internal fields.",
+});
 
 export const LinkedUserSchema = z
   .object({

@@ -1,9 +1,10 @@
 import type { TestProject } from "vitest/node";
 import { startServer } from "@earlybird/devdb";
 import { TEST_DB_NAME } from "./constants.ts";
-import { readLegacyJson } from "./legacy-fixture.ts";
 import { startProxyControl } from "./proxy-control.ts";
 import { startSmsReceiver } from "./sms-receiver.ts";
+import { EJSON } from "bson";
+import { LEGACY_COLLECTIONS, readLegacyCollection, readLegacyJson } from "./legacy-fixture.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {
@@ -18,6 +19,8 @@ declare module "vitest" {
     proxyControlUrl: string;
     /** Base URL of the local SMS gateway stand-in (test/support/sms-receiver.ts). */
     smsReceiverUrl: string;
+    /** The fixture's collections as canonical EJSON text ({users: [...], customers_v2: [...], …}), for tests on a fresh database. */
+    legacyCollectionsEjson: string;
   }
 }
 
@@ -25,13 +28,18 @@ declare module "vitest" {
  * Starts the embedded database (unless MONGODB_URI points at a real one), loads the legacy
  * fixture and applies the migrations, then hands the URI to the Worker under test.
  */
-export default async function setup(project: TestProject) {
+export default function setup(project: TestProject) {
+  return setupDatabase(project, TEST_DB_NAME);
+}
+
+/** The same for a project with a database of its own (the reliability suite snapshots whole collections). */
+export async function setupDatabase(project: TestProject, dbName: string) {
   const external = process.env.MONGODB_URI;
   const server = external ? null : await startServer({ port: 0, quiet: true });
   const uri = external ?? server!.uri;
-  await prepareTestDatabase(uri, TEST_DB_NAME);
+  await prepareTestDatabase(uri, dbName);
   project.provide("mongodbUri", uri);
-  project.provide("dbName", TEST_DB_NAME);
+  project.provide("dbName", dbName);
   project.provide("legacyCredentials", readLegacyJson<unknown[]>("credentials.json"));
   project.provide("legacyExpected", readLegacyJson<unknown>("expected.json"));
   const target = new URL(uri);
@@ -40,6 +48,10 @@ export default async function setup(project: TestProject) {
   project.provide("proxyControlUrl", control.controlUrl);
   const sms = await startSmsReceiver();
   project.provide("smsReceiverUrl", sms.url);
+  project.provide(
+    "legacyCollectionsEjson",
+    EJSON.stringify(Object.fromEntries(LEGACY_COLLECTIONS.map((name) => [name, readLegacyCollection(name)])), { relaxed: false }),
+  );
   return async () => {
     await control.stop();
     await sms.stop();

@@ -108,10 +108,15 @@ describe("GET /api/phase0-v2/customers/:id", () => {
     expect(body.created_at).toBe((legacy!.created_at as Date).toISOString());
   });
 
-  it("shows the linked customer its own document", async () => {
+  it("shows the linked customer its own document, without staff-only fields", async () => {
     const res = await call(`/api/phase0-v2/customers/${created.customer.id}`, { token: ownToken });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(created.customer);
+    const staffOnly = ["notes", "marketing_boy", "marketing_boy_id", "delivery_boy_id"];
+    const expected = Object.fromEntries(Object.entries(created.customer).filter(([key]) => !staffOnly.includes(key)));
+    expect(created.customer.notes).toBe("gate code 4711");
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toEqual(expected);
+    expect(body).not.toHaveProperty("notes");
   });
 
   it("answers 404 (not 403) to another customer, and to a customer-role user without a link", async () => {

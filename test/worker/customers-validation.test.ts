@@ -87,7 +87,7 @@ describe("customer body validation (422 validation_error with the offending fiel
     await expect422("/api/phase0-v2/customers", [customerBody()], "(body)");
     const notJson = await call("/api/phase0-v2/customers", { method: "POST", body: "{name:", token });
     expect(notJson.status).toBe(400);
-    expect(await errorCode(notJson)).toBe("bad_request");
+    expect(await errorCode(notJson)).toBe("invalid_json");
     const text = await call("/api/phase0-v2/customers", {
       method: "POST",
       body: "name=x",
@@ -95,6 +95,7 @@ describe("customer body validation (422 validation_error with the offending fiel
       headers: { "Content-Type": "text/plain" },
     });
     expect(text.status).toBe(415);
+    expect(await errorCode(text)).toBe("unsupported_media_type");
   });
 
   it("rejects a malformed Idempotency-Key header", async () => {

@@ -204,7 +204,7 @@ export class Index {
   duplicateKeyError(ns: string, doc: Doc, key: string): CommandError {
     const values = this.entriesOf(doc).find((e) => e.key === key)?.values ?? [];
     const keyValue: Doc = {};
-    this.fields.forEach((f, i) => (keyValue[f] = values[i] ?? null));
+    for (const [i, f] of this.fields.entries()) keyValue[f] = values[i] ?? null;
     const collation = this.spec.collation ? ` collation: ${formatDoc(this.spec.collation as Doc)}` : "";
     return new CommandError(
       11000,

@@ -337,7 +337,8 @@ function candidateFor(index: Index, conds: Map<string, unknown[]>, queryStrength
     if (b === null) break;
     if ("points" in b) {
       combos *= Math.max(1, b.points.length);
-      if (combos > MAX_POINT_COMBINATIONS) break;
+      // A long $in on the first field is fine (hash lookups); products over several fields are capped.
+      if (combos > MAX_POINT_COMBINATIONS && bounds.length > 0) break;
       bounds.push(b);
       continue;
     }

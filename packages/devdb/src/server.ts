@@ -72,7 +72,7 @@ function serveConnection(state: ServerState, socket: net.Socket, id: number, log
 
   const handle = async (msg: Buffer): Promise<void> => {
     if (closed) return;
-    let req;
+    let req: ReturnType<typeof parseMessage>;
     try {
       req = parseMessage(msg);
     } catch (e) {

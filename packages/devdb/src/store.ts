@@ -87,7 +87,7 @@ export class Collection {
 
   changedSince(id: string, ts: number): boolean {
     const h = this.history.get(id);
-    return h !== undefined && h.some((e) => e.ts > ts);
+    return h?.some((e) => e.ts > ts) ?? false;
   }
 
   indexSpecs(): Doc[] {

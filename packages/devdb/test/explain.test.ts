@@ -108,6 +108,15 @@ describe("explain and index scans", () => {
     expect(stageNames(planOf(inMemory))).toEqual(["SORT", "FETCH", "IXSCAN"]);
   });
 
+  it("answers a long $in from the index", async () => {
+    const before = h.server.collectionScans();
+    const ids = Array.from({ length: 2000 }, (_, i) => `user${String(i).padStart(3, "0")}`);
+    const e = await coll(name).find({ name: { $in: ids } }).explain("executionStats");
+    expect(ixscan(e)?.indexName).toBe("name_1");
+    expect(execStats(e)).toMatchObject({ nReturned: 200, totalDocsExamined: 200 });
+    expect(h.server.collectionScans()).toBe(before);
+  });
+
   it("explains aggregate (leading $match) and count", async () => {
     const agg = await coll(name)
       .aggregate([{ $match: { age: { $lt: 2 } } }, { $group: { _id: "$city", n: { $sum: 1 } } }])

@@ -4,6 +4,7 @@ import { createRouter } from "../../lib/router.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { requireAuthAllowingPasswordChange, requireAuthConfigured } from "../../middleware/auth.ts";
 import { audit } from "../../services/auth/audit.ts";
+import { presentCustomerToOwner } from "../../services/customers/present.ts";
 import { changePassword } from "../../services/auth/change-password.ts";
 import { login } from "../../services/auth/login.ts";
 import { requestOtp, resetPasswordWithCode, verifyOtp } from "../../services/auth/otp.ts";
@@ -22,7 +23,7 @@ import {
   SessionIdParamsSchema,
   SessionsResponseSchema,
   TokenResponseSchema,
-} from "./schemas.ts";
+} from "../../schemas/auth.ts";
 
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const errors = {
@@ -202,7 +203,13 @@ export const authRoutes = router
   .openapi(meRoute, (c) => {
     const { user, customer } = c.var;
     return c.json(
-      { user_id: user.id, email: user.email, role: user.role, customer_v2_id: customer?.id ?? null, customer },
+      {
+        user_id: user.id,
+        email: user.email,
+        role: user.role,
+        customer_v2_id: customer?.id ?? null,
+        customer: customer === null ? null : presentCustomerToOwner(customer),
+      },
       200,
     );
   })

@@ -41,7 +41,7 @@ const createCustomerRoute = createRoute({
   tags: ["customers"],
   summary: "Create a customer and its linked user (admin, marketing_staff)",
   description:
-    "Creates the customer and a customer-role user (random initial password, must_change_password) in one transaction, or links an existing unlinked user given by user_id.",
+    "Roles: admin, marketing_staff (others 403). Creates the customer and a customer-role user (random initial password, must_change_password) in one transaction, or links an existing unlinked user given by user_id.",
   security: BEARER_AUTH,
   middleware: [requireAuth, creatorsOnly] as const,
   request: {
@@ -82,6 +82,9 @@ const getCustomerRoute = createRoute({
   path: "/customers/{id}",
   tags: ["customers"],
   summary: "A customer by id (staff roles, or the customer linked to the caller)",
+  description:
+    "Roles: admin, marketing_staff, delivery_boy, supplier (staff shape); a customer only its own linked record, in the CustomerPublic shape " +
+    "(no notes, no staff attribution); any other id → 404 as for a missing one.",
   security: BEARER_AUTH,
   middleware: [requireAuth] as const,
   request: { params: CustomerIdParamsSchema },

@@ -16,7 +16,8 @@ const DESCRIPTION = [
   "",
   "**Errors.** Every 4xx/5xx answer carries the same envelope (`#/components/schemas/Error`):",
   '`{"error": {"code": "snake_case", "message": "…", "details"?: …}}`. Bad input is `422 validation_error` with',
-  "`details` listing each offending field.",
+  "`details` listing each offending field. Bodies must be JSON (`415 unsupported_media_type`), parse",
+  "(`400 invalid_json`) and stay within MAX_BODY_BYTES, 64 KiB by default (`413 payload_too_large`).",
   "",
   "**Request ids.** Every response carries `X-Request-Id`; a well-formed incoming one (8–128 of `A-Za-z0-9._:-`)",
   "is kept, so clients can correlate their logs with the API's.",
@@ -33,7 +34,8 @@ const errorRef = (description: string) => ({
  * route can forget to describe them.
  */
 function describeSharedErrors(operation: Operation): void {
-  const responses = (operation.responses ??= {});
+  operation.responses ??= {};
+  const responses = operation.responses;
   const secured = operation.security?.some((requirement) => BEARER_AUTH_SCHEME in requirement) ?? false;
   if (secured && !responses["401"]) {
     responses["401"] = errorRef("Missing, malformed, expired or revoked access token (`invalid_token`).");
@@ -41,6 +43,12 @@ function describeSharedErrors(operation: Operation): void {
   const validates = operation.requestBody !== undefined || (operation.parameters?.length ?? 0) > 0;
   if (validates && !responses["422"]) {
     responses["422"] = errorRef("The request does not match the schema (`validation_error`, with field details).");
+  }
+  // src/middleware/request-body.ts, in front of every route.
+  if (operation.requestBody !== undefined) {
+    responses["400"] ??= errorRef("The body is not valid JSON in UTF-8, or is empty (`invalid_json`).");
+    responses["413"] ??= errorRef("The body exceeds MAX_BODY_BYTES (`payload_too_large`).");
+    responses["415"] ??= errorRef("The body is not `application/json` (`unsupported_media_type`).");
   }
   if (!responses.default) {
     responses.default = errorRef("Any other error, in the error envelope (e.g. `503 database_unavailable`, `500 internal_error`).");

@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { AppEnv } from "../../env.ts";
 import { BEARER_AUTH_SCHEME, ErrorSchema } from "../../lib/openapi.ts";
 import { buildOpenApiDocument } from "./document.ts";
+import { renderReferencePage } from "./page.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
 export const DOCS_PATH = "/docs";
@@ -24,20 +24,10 @@ const docsRoute = createRoute({
   method: "get",
   path: DOCS_PATH,
   tags: ["docs"],
-  summary: "Interactive API reference (Scalar) for this document",
+  summary: "Interactive API reference for this document (self-contained: works offline)",
   responses: {
     200: { description: "HTML page rendering /openapi.json", content: { "text/html": { schema: z.string() } } },
   },
-});
-
-/**
- * The page loads the Scalar viewer script from its CDN in the browser; the Worker itself never
- * fetches anything, and /openapi.json works without it.
- */
-const referencePage = Scalar<AppEnv>({
-  url: OPENAPI_PATH,
-  pageTitle: "EarlyBird API",
-  telemetry: false,
 });
 
 /**
@@ -54,6 +44,14 @@ export function registerDocs(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.register("Error", ErrorSchema);
 
   let document: ReturnType<typeof buildOpenApiDocument> | null = null;
-  app.openapi(openApiRoute, (c) => c.json((document ??= buildOpenApiDocument(app)), 200));
-  app.openapi(docsRoute, async (c) => (await referencePage(c, async () => undefined)) as Response);
+  let page: string | null = null;
+  const openApiDocument = () => {
+    document ??= buildOpenApiDocument(app);
+    return document;
+  };
+  app.openapi(openApiRoute, (c) => c.json(openApiDocument(), 200));
+  app.openapi(docsRoute, (c) => {
+    page ??= renderReferencePage(openApiDocument(), { title: "EarlyBird API", specPath: OPENAPI_PATH });
+    return c.html(page, 200);
+  });
 }

@@ -54,7 +54,8 @@ export async function recordLoginFailure(deps: RequestDeps, window: Window, idHa
  * Email or phone + password login. Every failure before the password verified is the same
  * 401 after comparable work (the same database operations, one bcrypt comparison at
  * BCRYPT_COST); `account_inactive` (403) is only said to someone who knows the password.
- * Several users may share a legacy phone: the password decides, and a tie refuses. Failures
+ * A phone several active users share finds nobody (usersByPhone), so it answers as an unknown
+ * one; with one active user and inactive ones, the password decides, and a tie refuses. Failures
  * count against the identifier, known or not: at LOGIN_MAX_FAILURES within the window every
  * attempt answers 429, the right password included. A success starts a refresh session.
  */

@@ -1,7 +1,5 @@
 import bcrypt from "bcryptjs";
 
-/** passlib wrote every legacy bcrypt hash with 12 rounds. */
-export const LEGACY_BCRYPT_COST = 12;
 export const MIN_PASSWORD_BYTES = 8;
 /** bcrypt ignores everything after 72 bytes, so longer passwords are refused rather than truncated. */
 export const MAX_PASSWORD_BYTES = 72;

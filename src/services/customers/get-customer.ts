@@ -1,7 +1,7 @@
 import { STAFF_ROLES, type CustomerDoc, type Role } from "../../db/collections.ts";
 import type { DataStore } from "../../db/store.ts";
 import { ApiError } from "../../lib/errors.ts";
-import { presentCustomer, type CustomerView } from "./present.ts";
+import { presentCustomer, presentCustomerToOwner, type CustomerPublicView, type CustomerView } from "./present.ts";
 
 export interface Viewer {
   role: Role;
@@ -9,18 +9,19 @@ export interface Viewer {
   customer: CustomerDoc | null;
 }
 
-const isStaff = (role: Role): boolean => (STAFF_ROLES as readonly Role[]).includes(role);
+export const isStaff = (role: Role): boolean => (STAFF_ROLES as readonly Role[]).includes(role);
 
 /**
- * Staff see any customer; a customer sees only its own linked document. Everything else is
+ * Staff see any customer (staff shape); a customer sees only its own linked document, in the
+ * owner shape. Everything else is
  * 404, the same as a missing id, so ids cannot be probed.
  */
-export async function getCustomerForViewer(store: DataStore, viewer: Viewer, id: string): Promise<CustomerView> {
+export async function getCustomerForViewer(store: DataStore, viewer: Viewer, id: string): Promise<CustomerView | CustomerPublicView> {
   if (isStaff(viewer.role)) {
     const found = await store.customerById(id);
     if (found !== null) return presentCustomer(found);
   } else if (viewer.customer !== null && viewer.customer.id === id) {
-    return presentCustomer(viewer.customer);
+    return presentCustomerToOwner(viewer.customer);
   }
   throw new ApiError(404, "not_found", "No customer with this id.");
 }

@@ -6,6 +6,7 @@ import { ApiError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { CustomerInput } from "../../schemas/customers.ts";
 import type { SubscriptionInput } from "../../schemas/subscriptions.ts";
+import { nameSearchKey, phoneSearchKey } from "../../lib/search.ts";
 import { generatePassword, hashPassword } from "../auth/passwords.ts";
 
 export type { Caller };
@@ -24,7 +25,15 @@ export interface OnboardingDeps {
 
 function buildCustomer(input: CustomerInput, caller: Caller, id: string, now: Date): CustomerDoc {
   const { email: _email, user_id: userId, phone, ...fields } = input;
-  const doc: CustomerDoc = { id, ...fields, phone, phone_normalized: phone, created_at: now };
+  const doc: CustomerDoc = {
+    id,
+    ...fields,
+    phone,
+    phone_normalized: phone,
+    phone_search: phoneSearchKey(phone),
+    name_search: nameSearchKey(fields.name),
+    created_at: now,
+  };
   // Marketing staff cannot attribute a customer to someone else.
   if (caller.role === "marketing_staff") {
     doc.marketing_boy_id = caller.id;
@@ -74,6 +83,7 @@ export async function onboardCustomer(
       name: input.name,
       role: "customer",
       phone: input.phone,
+      phone_normalized: input.phone,
       password_hash: await hashPassword(initialPassword, deps.bcryptCost),
       is_active: true,
       customer_v2_id: customerId,

@@ -22,6 +22,7 @@ describe("npm run user:create", () => {
       name: "Ops Lead",
       role: "admin",
       phone: "9876543210",
+      phone_normalized: "9876543210",
       is_active: true,
       customer_v2_id: null,
       must_change_password: true,

@@ -5,8 +5,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadMigrations } from "../../../scripts/migrate/loader.ts";
-import { lastMigrationBeforeGate, UNIQUE_LINKS_GATE } from "../../support/test-database.ts";
-import { copyOfMigrations } from "./helpers.ts";
+import { lastMigrationBeforeGate, prepareTestDatabase, UNIQUE_LINKS_GATE } from "../../support/test-database.ts";
+import { copyOfMigrations, freshDbName, useServer } from "./helpers.ts";
+
+const h = useServer();
 
 const stub = (id: string) =>
   `import type { MigrationContext } from "../scripts/migrate/types.ts";\n` +
@@ -30,5 +32,13 @@ describe("the unique-links gate", () => {
     } finally {
       await copy.cleanup();
     }
+  });
+
+  it("prepareTestDatabase applies every migration before the gate and leaves the gate pending", async () => {
+    const dbName = freshDbName("gate_setup");
+    await prepareTestDatabase(h.uri, dbName);
+    const ids = (await loadMigrations()).map((m) => m.id);
+    const applied = (await h.client.db(dbName).collection("migrations_changelog").find({}, { sort: { _id: 1 } }).toArray()).map((e) => e._id);
+    expect(applied).toEqual(ids.slice(0, ids.indexOf(UNIQUE_LINKS_GATE)));
   });
 });

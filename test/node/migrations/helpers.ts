@@ -208,7 +208,7 @@ export function contextFor(client: MongoClient, dbName: string, migrationId: str
     progress: () => ({ tick: () => {}, done: () => {} }),
     dryRun: false,
     migrationId,
-    options: { unsetAllLinks: false },
+    options: {},
     appliedSummary: undefined,
     commandCount: () => 0,
     checkpoint: async () => {},

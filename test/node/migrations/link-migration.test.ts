@@ -118,7 +118,7 @@ describe("002 on the legacy fixture", () => {
     await migrate(target, "up", "002");
     const withLinks = await db.collection("customers_v2").countDocuments({ user_id: { $exists: true } });
     const usersWithLinks = await db.collection("users").countDocuments({ customer_v2_id: { $exists: true } });
-    const report = await runMigrations({ ...target, command: "down", unsetAllLinks: true, log: null });
+    const report = await runMigrations({ ...target, command: "down", options: { "unset-all-links": true }, log: null });
     expect(report.exit_code).toBe(0);
     expect(summaryOf(report).unset).toEqual({ customers: withLinks, users: usersWithLinks });
     expect(await db.collection("customers_v2").countDocuments({ user_id: { $exists: true } })).toBe(0);

@@ -5,7 +5,12 @@ import { createProgress } from "../../../scripts/migrate/progress.ts";
 
 function fakeStream() {
   const chunks: string[] = [];
-  return { chunks, stream: { write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream };
+  return { chunks, stream: {
+      write: (s: string) => {
+        chunks.push(s);
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream };
 }
 
 function logger() {

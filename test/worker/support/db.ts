@@ -35,7 +35,8 @@ export interface TestUser {
 }
 
 /**
- * Inserts a user directly (as the legacy system or onboarding would have): role customer,
+ * Inserts a user directly (as the legacy system or onboarding would have, with the
+ * `phone_normalized` migration 005 back-fills; `phone_normalized: null` leaves it out): role customer,
  * active, a random email and password unless `fields` say otherwise. The hash uses bcrypt
  * cost 4 to keep the suite fast (verification cost does not change the code path), or one of
  * the legacy SHA-256 forms. The password becomes a secret no response or log line may hold.
@@ -62,7 +63,8 @@ export async function createUser(
     ...credential,
     ...rest,
   };
-  if (doc.phone && doc.phone_normalized === undefined) doc.phone_normalized = normalizePhone(doc.phone);
+  // As migration 005 (or this system's writes) leaves every user: the phone's 10-digit form.
+  if (doc.phone_normalized === undefined && normalizePhone(doc.phone) !== null) doc.phone_normalized = normalizePhone(doc.phone);
   const sid = crypto.randomUUID();
   const now = new Date();
   await withDb(async (db) => {

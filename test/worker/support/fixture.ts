@@ -59,7 +59,7 @@ export function legacySpelling(n: string): string {
   return `+91 ${n.slice(0, 5)} ${n.slice(5)}`;
 }
 
-/** Every accepted spelling of a normalized number (SPEC §6). */
+/** Every accepted spelling of a normalized number (the spellings normalizePhone accepts). */
 export function phoneSpellings(n: string): string[] {
   return [
     n,

@@ -1,10 +1,10 @@
 // The secret scanner applied to response bodies (support/http.ts) and captured log lines
 // (support/logs.ts): bcrypt- and SHA-256-looking values, and every plaintext password the
 // suite knows of.
-import { credentials } from "./fixture.ts";
+import { bindings, credentials } from "./fixture.ts";
 
-/** Plaintext passwords the suite uses; none may appear in a response body or a log line. */
-const plaintexts = new Set(credentials.map((c) => c.password));
+/** Plaintext passwords the suite uses, and the signing key; none may appear in a response body or a log line. */
+const plaintexts = new Set([...credentials.map((c) => c.password), bindings.JWT_SECRET]);
 
 /** A password that appeared legitimately once (e.g. an initial password) and must not again. */
 export function registerSecret(plain: string): void {

@@ -1,31 +1,22 @@
 import { z } from "@hono/zod-openapi";
-import { CUSTOMER_STATUSES, ROLES } from "../../db/collections.ts";
-import { OTP_PURPOSES } from "../../db/otp.ts";
-import { normalizePhone } from "../../lib/phone.ts";
-import { validateNewPassword } from "../../services/auth/passwords.ts";
+import { ROLES } from "../db/collections.ts";
+import { OTP_PURPOSES } from "../db/otp.ts";
+import { normalizePhone } from "../lib/phone.ts";
+import { validateNewPassword } from "../services/auth/passwords.ts";
+import { CustomerPublicSchema, EmailSchema, PhoneInputSchema } from "./customers.ts";
 
 /** Generous bound for passwords of existing accounts (legacy ones are ≤ 72 bytes); keeps hashing input small. */
 const MAX_LOGIN_PASSWORD_CHARS = 1_024;
 
 export const LoginRequestSchema = z
   .strictObject({
-    email: z
-      .string()
-      .trim()
-      .min(3)
-      .max(254)
-      .regex(/^[^\s@]+@[^\s@]+$/, "Invalid email address.")
-      .optional()
-      .openapi({ example: "ravi.kumar@gmail.com" }),
-    phone: z.string().max(32).optional().openapi({ example: "+91 98765 43210" }),
+    email: EmailSchema.optional(),
+    phone: PhoneInputSchema.optional(),
     password: z.string().min(1).max(MAX_LOGIN_PASSWORD_CHARS),
   })
   .superRefine((body, ctx) => {
     if ((body.email === undefined) === (body.phone === undefined)) {
       ctx.addIssue({ code: "custom", path: ["email"], message: "Provide exactly one of email or phone." });
-    }
-    if (body.phone !== undefined && normalizePhone(body.phone) === null) {
-      ctx.addIssue({ code: "custom", path: ["phone"], message: "Not a valid Indian mobile number." });
     }
   })
   .openapi("LoginRequest", {
@@ -80,7 +71,7 @@ export const RefreshResponseSchema = z.object(tokenFields).openapi("RefreshRespo
 
 export const RefreshRequestSchema = z
   .strictObject({ refresh_token: z.string().min(16).max(512) })
-  .openapi("RefreshRequest", { examples: [{ refresh_token: "kP3x…43 characters…" }] });
+  .openapi("RefreshRequest", { examples: [{ refresh_token: "Q2hvb3NlIGEgcmVmcmVzaCB0b2tlbiBmcm9tIGxvZ2lu" }] });
 
 export const SessionSchema = z
   .object({
@@ -97,23 +88,13 @@ export const SessionsResponseSchema = z.object({ sessions: z.array(SessionSchema
 
 export const SessionIdParamsSchema = z.object({ id: z.string().min(1).max(64) });
 
-/** The customers_v2 document as stored (legacy fields vary), without `_id`. */
-export const LinkedCustomerSchema = z
-  .looseObject({
-    id: z.string(),
-    user_id: z.string().nullish(),
-    name: z.string(),
-    status: z.enum(CUSTOMER_STATUSES),
-  })
-  .openapi("LinkedCustomer");
-
 export const MeResponseSchema = z
   .object({
     user_id: z.string(),
     email: z.string(),
     role: z.enum(ROLES),
     customer_v2_id: z.string().nullable(),
-    customer: LinkedCustomerSchema.nullable(),
+    customer: CustomerPublicSchema.nullable().openapi({ description: "The linked customer in its owner shape (CustomerPublic), or null." }),
   })
   .openapi("Me");
 
@@ -135,7 +116,9 @@ export const OtpRequestAnswerSchema = z
   })
   .openapi("OtpRequestAnswer");
 
-export const OtpVerifySchema = z.strictObject({ phone: PhoneSchema, code: CodeSchema }).openapi("OtpVerify");
+export const OtpVerifySchema = z
+  .strictObject({ phone: PhoneSchema, code: CodeSchema })
+  .openapi("OtpVerify", { examples: [{ phone: "98765 43210", code: "493817" }] });
 
 export const PasswordResetSchema = z
   .strictObject({
@@ -146,4 +129,4 @@ export const PasswordResetSchema = z
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
   })
-  .openapi("PasswordReset");
+  .openapi("PasswordReset", { examples: [{ phone: "98765 43210", code: "493817", new_password: "my new secret 2025" }] });
