@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES } from "../db/collections.ts";
 import { OTP_PURPOSES } from "../db/otp.ts";
-import { normalizePhone } from "../lib/phone.ts";
 import { validateNewPassword } from "../services/auth/passwords.ts";
 import { CustomerPublicSchema, EmailSchema, PhoneInputSchema } from "./customers.ts";
 
@@ -98,15 +97,10 @@ export const MeResponseSchema = z
   })
   .openapi("Me");
 
-const PhoneSchema = z
-  .string()
-  .max(32)
-  .refine((value) => normalizePhone(value) !== null, "Not a valid Indian mobile number.")
-  .openapi({ example: "+91 98765 43210" });
 const CodeSchema = z.string().regex(/^\d{6}$/, "A code is 6 digits.").openapi({ example: "493817" });
 
 export const OtpRequestSchema = z
-  .strictObject({ phone: PhoneSchema, purpose: z.enum(OTP_PURPOSES) })
+  .strictObject({ phone: PhoneInputSchema, purpose: z.enum(OTP_PURPOSES) })
   .openapi("OtpRequest", { examples: [{ phone: "98765 43210", purpose: "login" }] });
 
 export const OtpRequestAnswerSchema = z
@@ -117,12 +111,12 @@ export const OtpRequestAnswerSchema = z
   .openapi("OtpRequestAnswer");
 
 export const OtpVerifySchema = z
-  .strictObject({ phone: PhoneSchema, code: CodeSchema })
+  .strictObject({ phone: PhoneInputSchema, code: CodeSchema })
   .openapi("OtpVerify", { examples: [{ phone: "98765 43210", code: "493817" }] });
 
 export const PasswordResetSchema = z
   .strictObject({
-    phone: PhoneSchema,
+    phone: PhoneInputSchema,
     code: CodeSchema,
     new_password: z.string().superRefine((value, ctx) => {
       const problem = validateNewPassword(value);
