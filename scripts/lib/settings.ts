@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { loadConfig, type AppConfig } from "../../src/config.ts";
+import { configFrom, loadConfig, type AppConfig } from "../../src/config.ts";
 import type { Bindings } from "../../src/env.ts";
 
 export const PROJECT_ROOT = join(import.meta.dirname, "..", "..");
@@ -39,9 +39,11 @@ export function isLoopbackUri(uri: string): boolean {
 /**
  * The database an ops tool (`npm run migrate`, `npm run links`) works on: MONGODB_URI and
  * DB_NAME from the environment only (never `.dev.vars`: ops name the database explicitly),
- * with the app's defaults.
+ * with the app's defaults. An invalid value is an error here, never replaced by a default:
+ * an ops tool must not quietly work on another database than the one it was pointed at.
  */
 export function opsDatabase(env: Record<string, string | undefined> = process.env): { uri: string; dbName: string } {
-  const { mongodbUri, dbName } = loadConfig(env as Bindings);
+  const { mongodbUri, dbName, problems } = configFrom({ MONGODB_URI: env.MONGODB_URI, DB_NAME: env.DB_NAME });
+  if (problems.length > 0) throw new Error(`invalid environment: ${problems.join("; ")}`);
   return { uri: mongodbUri, dbName };
 }
