@@ -28,7 +28,7 @@ function setting<T extends z.ZodType>(rule: string, schema: T) {
   return z.preprocess(unsetIfBlank, schema).describe(rule);
 }
 
-const text = (fallback: string, pattern = /^\S(.*\S)?$/) => setting("a non-blank text", z.string().trim().regex(pattern).default(fallback));
+const text = (fallback: string) => setting("a non-blank text", z.string().trim().default(fallback));
 
 const integer = (fallback: number, min: number, max: number) =>
   setting(
@@ -43,7 +43,7 @@ const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/i;
 const ORIGIN = /^(\*|https?:\/\/[^\s/]+)$/i;
 
 const settingsShape = {
-  ENVIRONMENT: text("development"),
+  ENVIRONMENT: setting("a lower-case name such as development, test or production", z.string().trim().toLowerCase().regex(/^[a-z][a-z0-9_-]*$/).default("development")),
   MONGODB_URI: setting("a mongodb:// or mongodb+srv:// URI", z.string().trim().regex(/^mongodb(\+srv)?:\/\/\S+$/).default(DEFAULT_MONGODB_URI)),
   DB_NAME: setting("a MongoDB database name (1-63 characters, none of /\\. \"$*<>:|?)", z.string().trim().regex(/^[^/\\. "$*<>:|?]{1,63}$/).default(DEFAULT_DB_NAME)),
   JWT_SECRET: setting(`a secret of at least ${MIN_JWT_SECRET_BYTES} bytes`, z.string().optional()),
@@ -98,15 +98,15 @@ export const SETTING_NAMES: readonly SettingName[] = Object.keys(settingsShape).
  * Parses the bindings: each invalid value is replaced by its default and reported in
  * `problems` (names and rules only, never values).
  */
-export function parseSettings(raw: Readonly<Record<string, unknown>>): { settings: Settings; problems: string[] } {
+export function parseSettings(raw: Readonly<Record<string, unknown>>): { settings: Settings; problems: string[]; invalid: ReadonlySet<SettingName> } {
   const input: Record<string, unknown> = {};
   for (const name of SETTING_NAMES) input[name] = raw[name];
   const first = settingsSchema.safeParse(input);
-  if (first.success) return { settings: first.data, problems: [] };
+  if (first.success) return { settings: first.data, problems: [], invalid: new Set() };
   const invalid = new Set(first.error.issues.map((issue) => issue.path[0]).filter(isSettingName));
   const problems = [...invalid].map((name) => `${name} must be ${settingsShape[name].description}`);
   for (const name of invalid) input[name] = undefined;
-  return { settings: settingsSchema.parse(input), problems };
+  return { settings: settingsSchema.parse(input), problems, invalid };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ function jwtSecretProblemOf(secret: string | undefined): string | null {
   return null;
 }
 
-function smsProblemOf(settings: Settings, invalid: ReadonlySet<string>, production: boolean): string | null {
+function smsProblemOf(settings: Settings, invalid: ReadonlySet<SettingName>, production: boolean): string | null {
   if (invalid.has("SMS_PROVIDER")) return `SMS_PROVIDER must be one of ${SMS_PROVIDERS.join(", ")}`;
   switch (settings.SMS_PROVIDER) {
     case "console":
@@ -189,8 +189,7 @@ function smsProblemOf(settings: Settings, invalid: ReadonlySet<string>, producti
 
 /** The configuration of `env`, computed from the bindings without caching (see loadConfig). */
 export function configFrom(env: Readonly<Record<string, unknown>>): AppConfig {
-  const { settings, problems } = parseSettings(env);
-  const invalid = new Set(problems.map((problem) => problem.split(" ", 1)[0]!));
+  const { settings, problems, invalid } = parseSettings(env);
   const production = settings.ENVIRONMENT === "production";
   const jwtSecretProblem = jwtSecretProblemOf(settings.JWT_SECRET);
   const smsProblem = smsProblemOf(settings, invalid, production);
