@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { loadConfig, type AppConfig } from "../../src/config.ts";
+import { configFrom, loadConfig, type AppConfig } from "../../src/config.ts";
 import type { Bindings } from "../../src/env.ts";
 
 export const PROJECT_ROOT = join(import.meta.dirname, "..", "..");
@@ -39,9 +39,11 @@ export function isLoopbackUri(uri: string): boolean {
 /**
  * The database an ops tool (`npm run migrate`, `npm run links`) works on: MONGODB_URI and
  * DB_NAME from the environment only (never `.dev.vars`: ops name the database explicitly),
- * with the app's defaults.
+ * with the app's defaults when unset. A value that is set is used as given, never replaced by
+ * a default (an ops tool must not quietly work on another database than the one it was
+ * pointed at): the driver refuses an invalid one, and the tools report that cleanly.
  */
 export function opsDatabase(env: Record<string, string | undefined> = process.env): { uri: string; dbName: string } {
-  const { mongodbUri, dbName } = loadConfig(env as Bindings);
-  return { uri: mongodbUri, dbName };
+  const defaults = configFrom({});
+  return { uri: env.MONGODB_URI?.trim() || defaults.mongodbUri, dbName: env.DB_NAME?.trim() || defaults.dbName };
 }

@@ -1,9 +1,9 @@
 import { createMiddleware } from "hono/factory";
-import { loadConfig } from "../config.ts";
+import { loadConfig, type AppConfig } from "../config.ts";
 import { gatewayKey, openStore } from "../db/gateway-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
-import { createLogger } from "../lib/logger.ts";
+import { createLogger, type Logger } from "../lib/logger.ts";
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -13,6 +13,26 @@ function requestTime(header: string | undefined, allowed: boolean): Date {
   const at = /^\d+$/.test(header) ? new Date(Number(header)) : new Date(header);
   if (Number.isNaN(at.getTime())) throw new ApiError(400, "bad_request", "X-Test-Now must be epoch milliseconds or an ISO date.");
   return at;
+}
+
+/** Problem lists already logged by this isolate: each configuration is reported once, not per request. */
+const reportedProblems = new Set<string>();
+
+/**
+ * Reports the configuration's problems (binding names and rules, never values) once per isolate,
+ * and refuses the request when the configuration is unusable (production with any problem):
+ * the Worker fails loudly instead of running on defaults meant for development.
+ */
+function enforceConfig(config: AppConfig, logger: Logger): void {
+  if (config.problems.length > 0) {
+    const key = `${config.misconfigured}\n${config.problems.join("\n")}`;
+    if (!reportedProblems.has(key)) {
+      reportedProblems.add(key);
+      if (config.misconfigured) logger.error("server misconfigured: every request is refused", { environment: config.environment, problems: config.problems });
+      else logger.warn("configuration: invalid values ignored, defaults used", { problems: config.problems });
+    }
+  }
+  if (config.misconfigured) throw new ApiError(500, "server_misconfigured", "The server is misconfigured; its operators have been told in the log.");
 }
 
 /**
@@ -29,6 +49,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("requestId", requestId);
   c.set("config", config);
   c.set("logger", logger);
+  enforceConfig(config, logger);
   c.set("clientIp", c.req.header("cf-connecting-ip")?.trim().slice(0, 64) || null);
   c.set("userAgent", c.req.header("user-agent")?.slice(0, 256) || null);
   // Through the DbGateway Durable Object (default) or a client of this request's own (DB_ACCESS=direct, Node).
