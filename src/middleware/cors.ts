@@ -1,18 +1,6 @@
 import { cors as honoCors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import type { AppConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
-
-const allowed = honoCors({
-  origin: (origin, c) => {
-    const origins = (c.get("config") as AppConfig).corsOrigins;
-    return origins.includes(origin) || origins.includes("*") ? origin : null;
-  },
-  allowMethods: ["GET", "POST", "OPTIONS"],
-  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-  exposeHeaders: ["X-Request-Id"],
-  maxAge: 600,
-});
 
 /**
  * CORS for the web/mobile clients listed in CORS_ORIGINS (comma-separated; `*` for any).
@@ -20,6 +8,14 @@ const allowed = honoCors({
  * Tokens travel in the Authorization header, so credentials (cookies) are never allowed.
  */
 export const corsPolicy = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.config.corsOrigins.length === 0) return next();
+  const origins = c.var.config.corsOrigins;
+  if (origins.length === 0) return next();
+  const allowed = honoCors({
+    origin: (origin) => (origins.includes(origin) || origins.includes("*") ? origin : null),
+    allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+    exposeHeaders: ["X-Request-Id", "Retry-After"],
+    maxAge: 600,
+  });
   return allowed(c, next);
 });

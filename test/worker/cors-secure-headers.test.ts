@@ -45,6 +45,8 @@ describe("CORS", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(res.headers.get("access-control-allow-methods")).toContain("PATCH");
+    expect(res.headers.get("access-control-allow-methods")).toContain("DELETE");
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("idempotency-key");
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
