@@ -123,25 +123,33 @@ export interface CustomerPage {
   next_cursor: ListCursor | null;
 }
 
-/**
- * One page of customers. Order and cursor depend on the search: by (`phone_search`, `id`)
- * for a phone prefix, (`name_search`, `id`) for a name prefix, `id` otherwise. Each order is
- * that of an index created by migration 006, which also serves the prefix as a range; the
- * cursor resumes strictly after the last key returned, so documents inserted between pages
- * never make an existing customer appear twice or be skipped.
- */
-export async function searchCustomers(db: Db, search: CustomerSearch): Promise<CustomerPage> {
+/** The query `searchCustomers` runs (exported so tests can `explain` exactly it). */
+export interface CustomerSearchQuery {
+  filter: Filter<CustomerDoc>;
+  sort: Sort;
+  /** One more than the page size: whether a next page exists. */
+  limit: number;
+  /** The prefix-searched field whose order the page follows, null for the plain listing (by `id`). */
+  field: "phone_search" | "name_search" | null;
+}
+
+export function customerSearchQuery(search: CustomerSearch): CustomerSearchQuery {
   const and: Filter<CustomerDoc>[] = [];
   let field: "phone_search" | "name_search" | null = null;
   let prefix = "";
   if (search.phonePrefix !== undefined) [field, prefix] = ["phone_search", search.phonePrefix];
   else if (search.namePrefix !== undefined) [field, prefix] = ["name_search", search.namePrefix];
-  if (field !== null) and.push({ [field]: { $gte: prefix, $lt: prefixUpperBound(prefix) } });
+  const after = search.cursor;
+  if (field !== null) {
+    // A later page starts at the cursor's key: one range, so the index scan starts there too
+    // (the $or below, which indexes do not serve, only settles ties on that key by id).
+    const from = after?.k !== undefined && after.k > prefix ? after.k : prefix;
+    and.push({ [field]: { $gte: from, $lt: prefixUpperBound(prefix) } });
+  }
   if (search.area !== undefined) and.push({ area: search.area });
   if (search.status !== undefined) and.push({ status: search.status as CustomerDoc["status"] });
   if (search.linked === true) and.push({ user_id: { $type: "string" } });
   if (search.linked === false) and.push({ user_id: null });
-  const after = search.cursor;
   if (after !== undefined) {
     if (field !== null && after.k !== undefined) {
       and.push({ $or: [{ [field]: { $gt: after.k } }, { [field]: after.k, id: { $gt: after.i } }] });
@@ -150,9 +158,19 @@ export async function searchCustomers(db: Db, search: CustomerSearch): Promise<C
     }
   }
   const sort: Sort = field === null ? { id: 1 } : { [field]: 1, id: 1 };
-  const docs = await customersCollection(db)
-    .find(and.length > 0 ? { $and: and } : {}, { sort, limit: search.limit + 1, projection: { _id: 0 } })
-    .toArray();
+  return { filter: and.length > 0 ? { $and: and } : {}, sort, limit: search.limit + 1, field };
+}
+
+/**
+ * One page of customers. Order and cursor depend on the search: by (`phone_search`, `id`)
+ * for a phone prefix, (`name_search`, `id`) for a name prefix, `id` otherwise. Each order is
+ * that of an index created by migration 006, which also serves the prefix as a range; the
+ * cursor resumes strictly after the last key returned, so documents inserted between pages
+ * never make an existing customer appear twice or be skipped.
+ */
+export async function searchCustomers(db: Db, search: CustomerSearch): Promise<CustomerPage> {
+  const { filter, sort, limit, field } = customerSearchQuery(search);
+  const docs = await customersCollection(db).find(filter, { sort, limit, projection: { _id: 0 } }).toArray();
   const items = docs.slice(0, search.limit);
   const last = items.at(-1);
   let next: ListCursor | null = null;

@@ -48,6 +48,11 @@ export type OtpIssueOutcome =
   | { outcome: "capped" }
   | { outcome: "issued"; user_id: string | null };
 
+/** The users an OTP request looks up (equality on the indexed `phone_normalized`; exported so tests explain exactly it). */
+export function otpRecipientQuery(phoneNormalized: string) {
+  return { filter: { phone_normalized: phoneNormalized, is_active: { $ne: false } }, options: { projection: { _id: 0, id: 1 }, limit: 2 } } as const;
+}
+
 /**
  * Stores a new code for the phone unless one was requested less than `cooldownSeconds` ago
  * or the phone had `hourlyCap` codes this hour. The code is kept only when exactly one active
@@ -62,9 +67,8 @@ export async function issueOtp(db: Db, input: OtpIssue): Promise<OtpIssueOutcome
     return { outcome: "cooldown", retry_after_ms: existing.requested_at.getTime() - cutoff.getTime() };
   }
   if ((await hitCounter(db, input.hourWindow)) > input.hourlyCap) return { outcome: "capped" };
-  const users = await usersCollection(db)
-    .find({ phone_normalized: input.phoneNormalized, is_active: { $ne: false } }, { projection: { _id: 0, id: 1 }, limit: 2 })
-    .toArray();
+  const { filter, options } = otpRecipientQuery(input.phoneNormalized);
+  const users = await usersCollection(db).find(filter, options).toArray();
   const userId = users.length === 1 ? users[0]!.id : null;
   const doc: OtpDoc = {
     key,

@@ -59,10 +59,14 @@ export async function findUsersByEmail(db: Db, email: string): Promise<UserWithL
  * A phone shared by several ACTIVE users identifies nobody: the result is then empty, so the
  * caller answers exactly as for an unknown phone (migration 005 lists such phones).
  */
+/** The query phone login runs (equality on the indexed `phone_normalized`; exported so tests explain exactly it). */
+export function usersByPhoneQuery(normalized: string) {
+  return { filter: { phone_normalized: normalized }, options: { limit: MAX_LOGIN_CANDIDATES + 1, projection: { _id: 0 } } } as const;
+}
+
 export async function findUsersByPhone(db: Db, normalized: string): Promise<UserWithLinkedCustomers[]> {
-  const users = await usersCollection(db)
-    .find({ phone_normalized: normalized }, { limit: MAX_LOGIN_CANDIDATES + 1, projection: { _id: 0 } })
-    .toArray();
+  const { filter, options } = usersByPhoneQuery(normalized);
+  const users = await usersCollection(db).find(filter, options).toArray();
   const shared = users.filter((u) => u.is_active !== false).length > 1;
   // The linked-customer query runs either way: the round trips do not reveal the outcome.
   return withLinkedCustomers(db, shared ? [] : users);

@@ -24,7 +24,7 @@ import {
 } from "./helpers.ts";
 
 const h = useServer();
-const ALL = ["001_baseline_indexes", "002_link_users_customers", "004_auth_collections", "005_users_phone_normalized", "006_customers_search_fields", "008_unique_links"];
+const ALL = ["001_baseline_indexes", "002_link_users_customers", "004_auth_collections", "005_users_phone_normalized", "006_customers_search_fields", "007_customer_search_compound_indexes", "008_unique_links"];
 
 describe("status, up, down and --to", () => {
   it("status lists every migration as pending on a fresh database and writes nothing", async () => {

@@ -109,3 +109,16 @@ export async function countByMarkers(markers: { phone?: string; email?: string; 
     };
   });
 }
+
+/**
+ * The embedded server's count of queries answered by a collection scan on `<test db>.<collection>`
+ * (devdb's serverStatus().metrics.queryExecutor.collectionScans.byNamespace). Other test files
+ * share the database and run concurrently: compare counts around your own requests only.
+ */
+export async function collectionScans(collection: string): Promise<number> {
+  const status = await withDb((db) => db.admin().command({ serverStatus: 1 }));
+  const scans = status.metrics?.queryExecutor?.collectionScans;
+  if (typeof scans?.total !== "number") throw new Error("serverStatus has no metrics.queryExecutor.collectionScans (not the embedded server?)");
+  const n: unknown = scans.byNamespace?.[`${bindings.DB_NAME}.${collection}`];
+  return typeof n === "number" ? n : 0;
+}
