@@ -13,7 +13,7 @@ export interface AdminStats {
   /** auth_events of type login_succeeded / login_failed in the 24 h before `now`. */
   logins_24h: number;
   failed_logins_24h: number;
-  /** auth_rate_limits documents with `locked_until` after `now`. */
+  /** Login-failure counters (auth_rate_limits) whose window holds `now` and has reached LOGIN_MAX_FAILURES. */
   locked_accounts: number;
 }
 

@@ -75,6 +75,18 @@ async function expectEmailLogin(c: Credential) {
   expect(res.body.user.customer_v2_id).toBe(link ?? null);
 }
 
+/**
+ * Runs `fn` on each item one after the other. A login is CPU-bound bcrypt work (verification
+ * at the stored cost, then the re-hash at BCRYPT_COST) in the one isolate the tests share with
+ * the database gateway: dozens at once add no throughput, they only starve the gateway calls
+ * queued behind them past DB_GATEWAY_TIMEOUT_MS (503). One at a time costs the same CPU.
+ */
+async function oneAtATime<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) results.push(await fn(item));
+  return results;
+}
+
 captureConsole();
 beforeAll(async () => {
   bothWays = await readLinks();
@@ -92,7 +104,7 @@ describe("legacy fixture: every user logs in by email in any case", () => {
     for (const doc of await loadUsers(bcryptUsers.map((c) => c.user_id))) {
       expect(doc.password_hash).toMatch(/^\$2b\$12\$/);
     }
-    await Promise.all(bcryptUsers.map(expectEmailLogin));
+    await oneAtATime(bcryptUsers, expectEmailLogin);
     // Every stored hash converges on BCRYPT_COST (10), down as well as up, so that a wrong
     // password costs what the dummy comparison costs; inactive users (403) are left alone.
     for (const doc of await loadUsers(bcryptUsers.map((c) => c.user_id))) {
@@ -119,7 +131,7 @@ describe("legacy fixture: every user logs in by email in any case", () => {
       expect(stored, c.email).toBe(await sha256Hex(c.password)); // the fixture is still in its legacy state
     }
 
-    await Promise.all(shaUsers.map(expectEmailLogin));
+    await oneAtATime(shaUsers, expectEmailLogin);
 
     const after = await loadUsers(shaUsers.map((c) => c.user_id));
     for (const doc of after) {
@@ -131,7 +143,7 @@ describe("legacy fixture: every user logs in by email in any case", () => {
       expect(doc.updated_at).toBeInstanceOf(Date);
       expect((await verifyPassword(c.password, doc)).ok).toBe(true);
     }
-    const again = await Promise.all(shaUsers.filter((c) => c.is_active).map((c) => login({ email: c.email, password: c.password })));
+    const again = await oneAtATime(shaUsers.filter((c) => c.is_active), (c) => login({ email: c.email, password: c.password }));
     expect(again.map((r) => r.status)).toEqual(again.map(() => 200));
   });
 });
@@ -153,7 +165,7 @@ describe("login by phone", () => {
       if (!c.is_active) picked.push({ c, phone: phoneSpellings(c.normalized).find((p) => p !== c.phone)! });
     }
     expect(picked.length).toBeGreaterThan(spellingCount);
-    const results = await Promise.all(picked.map(async ({ c, phone }) => ({ c, phone, res: await login({ phone, password: c.password }) })));
+    const results = await oneAtATime(picked, async ({ c, phone }) => ({ c, phone, res: await login({ phone, password: c.password }) }));
     for (const { c, phone, res } of results) {
       expect(res.status, `${c.phone} as ${phone}`).toBe(c.is_active ? 200 : 403);
       if (c.is_active) expect(res.body.user.id).toBe(c.user_id);

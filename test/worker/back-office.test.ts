@@ -4,10 +4,11 @@ import { BSON, MongoClient, type Db, type Document } from "mongodb";
 import { inject, beforeAll, describe, expect, it } from "vitest";
 import type { CustomerDoc, UserDoc } from "../../src/db/collections.ts";
 import { normalizePhone } from "../../src/lib/phone.ts";
+import { fixedWindow } from "../../src/services/auth/limits.ts";
 import { hashPassword } from "../../src/services/auth/passwords.ts";
 import { anyProduct, createUser, withDb } from "./support/db.ts";
 import { bindings, customerBody, phoneSpellings, randomPhone, subscriptionBody, unique } from "./support/fixture.ts";
-import { api, login, me, staffToken } from "./support/http.ts";
+import { api, login, me, staffToken, tokenAfterFirstPassword } from "./support/http.ts";
 import { registerSecret } from "./support/secrets.ts";
 
 const BASE = "/api/phase0-v2/customers";
@@ -189,7 +190,10 @@ describe("what a customer sees of itself", () => {
       subscription: subscriptionBody(product.id),
     });
     const other = await onboard();
-    const token = (await login({ email: mine.user.email, password: mine.initial_password })).body.access_token;
+    // A first password must be chosen before anything but /me (403 password_change_required).
+    const first = (await login({ email: mine.user.email, password: mine.initial_password })).body.access_token;
+    expect((await api("GET", `${BASE}/${mine.customer.id}/subscriptions`, { token: first })).body.error.code).toBe("password_change_required");
+    const token = await tokenAfterFirstPassword({ email: mine.user.email, password: mine.initial_password });
 
     const own = await api("GET", `${BASE}/${mine.customer.id}/subscriptions`, { token });
     expect(own.status).toBe(200);
@@ -232,12 +236,16 @@ describe("deactivate / activate (admin)", () => {
     const token = (await login({ email: user.email, password: user.password })).body.access_token;
     const session = await openSession(user.id);
     expect((await me(token)).status).toBe(200);
+    // Every live session of the user: createUser's, the login's and the one opened above.
+    const live = await withDb((db) => db.collection("auth_sessions").find({ user_id: user.id, revoked_at: null }).toArray());
+    expect(live.map((s) => s.id)).toContain(session);
+    expect(live.length).toBe(3);
 
     const off = await api("POST", `/api/admin/users/${user.id}/deactivate`, { token: admin });
     expect(off.status, JSON.stringify(off.body)).toBe(200);
-    expect(off.body).toMatchObject({ user_id: user.id, is_active: false, changed: true, sessions_revoked: 1 });
+    expect(off.body).toMatchObject({ user_id: user.id, is_active: false, changed: true, sessions_revoked: live.length });
     expect((await me(token)).status).toBe(401);
-    expect(await sessionRevoked(session)).toBe(true);
+    for (const { id } of live) expect(await sessionRevoked(String(id)), String(id)).toBe(true);
     const refused = await login({ email: user.email, password: user.password });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe("account_inactive");
@@ -362,11 +370,19 @@ describe("GET /api/admin/stats on a fresh database holding only the fixture", ()
         ...[0.5, 3, 10, 48].map((h) => ({ id: crypto.randomUUID(), at: at(h), type: "login_failed" })),
         { id: crypto.randomUUID(), at: at(1), type: "logout" },
       ]);
+      // Fixed-window counters as src/services/auth/limits.ts writes them: an identifier is locked
+      // while the failure window holding `now` has reached LOGIN_MAX_FAILURES.
+      const max = 10; // LOGIN_MAX_FAILURES: the suite keeps the default
+      const window = (scope: string, count: number, secondsAgo = 0) => {
+        const w = fixedWindow(scope, crypto.randomUUID(), new Date(now.getTime() - secondsAgo * 1000), 900);
+        return { key: w.key, count, window_start: w.window_start, expires_at: w.expires_at };
+      };
       await db.collection("auth_rate_limits").insertMany([
-        { key: "a", locked_until: at(-0.1) },
-        { key: "b", locked_until: at(-2) },
-        { key: "c", locked_until: at(0.1) },
-        { key: "d", count: 3 },
+        window("login-failures", max), // locked
+        window("login-failures", max + 3), // locked
+        window("login-failures", max - 1), // one failure short
+        window("login-failures", max, 901), // an earlier window, over (the TTL has not removed it yet)
+        window("ip-attempts", 500), // a client IP, not an account
       ]);
     });
     try {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { anyProduct, countByMarkers, withDb, type TestUser } from "./support/db.ts";
+import { anyProduct, countByMarkers, insertLegacyCustomer, withDb, type TestUser } from "./support/db.ts";
 import { customerBody, randomPhone, subscriptionBody, unique } from "./support/fixture.ts";
 import { errorCode, post, staffToken } from "./support/http.ts";
 
@@ -96,9 +96,7 @@ describe("Idempotency-Key", () => {
   it("frees the key when the request fails, so a retry runs again", async () => {
     const phone = randomPhone();
     const blockerId = crypto.randomUUID();
-    await withDb((db) =>
-      db.collection("customers_v2").insertOne({ id: blockerId, name: `Blocker ${unique()}`, phone: `+91${phone}`, status: "active" }),
-    );
+    await insertLegacyCustomer({ id: blockerId, name: `Blocker ${unique()}`, phone: `+91${phone}`, status: "active" });
     const key = newKey();
     const body = customerBody({ phone });
     const failed = await post(CUSTOMERS, body, admin.token, key);

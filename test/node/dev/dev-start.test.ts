@@ -183,21 +183,35 @@ describe("npm run dev", () => {
   it("reuses the data on the next run: no new admin, same secret, migrations up to date", async () => {
     expect(admin, "the first run must have passed").toBeDefined();
     const run = startDev(["--db-port", String(dbPort), "--no-wrangler"]);
-    await run.waitFor(/^Ready: database only/m, 60_000);
-    const out = run.output();
-    expect(out).toMatch(/^Migrations: nothing to apply/m);
-    expect(out).toContain(`Dev admin: ${admin.email} (password printed on the first run`);
-    expect(out).not.toContain("Password");
-    expect(out).toContain(".dev.vars: kept its JWT_SECRET");
-    expect(parseEnv(readFileSync(join(stateDir, ".dev.vars"), "utf8")).JWT_SECRET).toBe(jwtSecret);
-
-    const client = await new MongoClient(`mongodb://127.0.0.1:${dbPort}/?directConnection=true`).connect();
     try {
-      const db = client.db("earlybird_delivery");
-      expect(await db.collection("users").countDocuments({ email: admin.email })).toBe(1);
-      expect(await db.collection("migrations_changelog").countDocuments()).toBe(3);
-    } finally {
-      await client.close();
+      await run.waitFor(/^Ready: database only/m, 60_000);
+      const out = run.output();
+      expect(out).toMatch(/^Migrations: nothing to apply/m);
+      expect(out).toContain(`Dev admin: ${admin.email} (password printed on the first run`);
+      expect(out).not.toContain("Password");
+      expect(out).toContain(".dev.vars: kept its JWT_SECRET");
+      expect(parseEnv(readFileSync(join(stateDir, ".dev.vars"), "utf8")).JWT_SECRET).toBe(jwtSecret);
+
+      const client = await new MongoClient(`mongodb://127.0.0.1:${dbPort}/?directConnection=true`).connect();
+      try {
+        const db = client.db("earlybird_delivery");
+        expect(await db.collection("users").countDocuments({ email: admin.email })).toBe(1);
+        // Every migration file applied once, on the first run; none again.
+        const files = readdirSync(join(ROOT, "migrations")).filter((name) => /^\d{3}_\w+\.ts$/.test(name));
+        expect(files.length).toBeGreaterThanOrEqual(6);
+        expect(await db.collection("migrations_changelog").countDocuments()).toBe(files.length);
+      } finally {
+        await client.close();
+      }
+    } catch (err) {
+      // Stop this run before failing, so the next test does not count it as a leftover.
+      try {
+        process.kill(-run.child.pid!, "SIGKILL");
+      } catch {
+        // already stopped
+      }
+      await run.exited;
+      throw err;
     }
 
     expect(await interrupt(run, "SIGTERM")).toBe(0);

@@ -166,7 +166,8 @@ describe("002 refusing", () => {
 describe("008_unique_links on the legacy fixture", () => {
   it("refuses with the conflicting documents and changes nothing; after a person resolves them it succeeds", async () => {
     const { db, target } = await fixtureDb(h, "unique");
-    await migrate(target, "up", "002");
+    // Everything before 008 (002's back-fill, 004–006) applies; 008 is the one that refuses.
+    await migrate(target, "up", "006");
     const before = await wholeDatabase(db);
     const refused = await runMigrations({ ...target, command: "up", log: null });
     expect(refused.exit_code).toBe(2);

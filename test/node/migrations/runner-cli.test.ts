@@ -118,8 +118,15 @@ describe("--dry-run", () => {
     const before = await wholeDatabase(db);
     const res = await runCli(["up", "--dry-run", "--json"], target);
     expect(res.code).toBe(2);
-    expect(res.report.migrations[0]).toMatchObject({ id: "008_unique_links", action: "refused" });
+    // As the real run: 004–006 would apply, then 008 refuses on the linking conflicts.
+    expect(res.report.migrations.map((m) => [m.id, m.action])).toEqual([
+      ...ALL.slice(2, -1).map((id) => [id, "would_apply"]),
+      ["008_unique_links", "refused"],
+    ]);
     expect(await wholeDatabase(db)).toEqual(before);
+    const real = await runCli(["up", "--json"], target);
+    expect(real.code).toBe(2);
+    expect(real.report.migrations.at(-1)).toMatchObject({ id: "008_unique_links", action: "refused" });
   });
 });
 

@@ -7,6 +7,7 @@ import * as usersPhone from "../../../migrations/005_users_phone_normalized.ts";
 import * as customerSearch from "../../../migrations/006_customers_search_fields.ts";
 import { generateLegacyData, insertGenerated } from "../../../scripts/generate-legacy-data.ts";
 import type { Migration, MigrationContext } from "../../../scripts/migrate/types.ts";
+import { customerIdsByPhone } from "../../../src/db/customers.ts";
 import { findUsersByPhone } from "../../../src/db/users.ts";
 import { normalizePhone } from "../../../src/lib/phone.ts";
 import { nameSearchKey } from "../../../src/lib/search.ts";
@@ -146,6 +147,24 @@ describe("006 customers_v2 search fields on the legacy fixture", () => {
     await db.collection("customers_v2").deleteMany({ phone_normalized: duplicate });
     await run(db, customerSearch, "down", { appliedSummary: summary });
     expect(await wholeDatabase(db)).toEqual(before);
+  });
+});
+
+describe("006 and customers the legacy system writes after the back-fill", () => {
+  it("such a customer lacks phone_search, so the duplicate-phone check misses it until the back-fill runs again (runbook: down --to 005, up)", async () => {
+    const { db, target } = await fixtureDb(h, "search006late");
+    await migrate(target, "up", "006");
+    const taken = new Set(fixtureCustomers.map((c) => normalizePhone(c.phone)));
+    const phone = ["9876501234", "9876501235", "9876501236"].find((p) => !taken.has(p))!;
+    const late = { id: crypto.randomUUID(), name: "Late Legacy", phone: `(+91) ${phone.slice(0, 5)}-${phone.slice(5)}`, status: "active" };
+    await db.collection("customers_v2").insertOne({ ...late });
+    // The lookup the API uses: equalities on indexed fields only, no regex over legacy spellings.
+    expect(await customerIdsByPhone(db, phone)).toEqual([]);
+
+    await migrate(target, "down", "005");
+    await migrate(target, "up", "006");
+    expect(await customerIdsByPhone(db, phone)).toEqual([late.id]);
+    expect(await db.collection("customers_v2").findOne({ id: late.id })).toMatchObject({ phone_search: phone, name_search: nameSearchKey(late.name) });
   });
 });
 

@@ -4,6 +4,7 @@ import { MongoClient, type Db } from "mongodb";
 import type { Role, UserDoc } from "../../../src/db/collections.ts";
 import type { SessionDoc } from "../../../src/db/sessions.ts";
 import { normalizePhone } from "../../../src/lib/phone.ts";
+import { nameSearchKey, phoneSearchKey } from "../../../src/lib/search.ts";
 import { hashPassword } from "../../../src/services/auth/passwords.ts";
 import { bindings, unique } from "./fixture.ts";
 import { registerSecret } from "./secrets.ts";
@@ -83,6 +84,19 @@ export async function createUser(
     });
   });
   return { id: doc.id, sid, email: doc.email, password, phone: doc.phone ?? null, role: doc.role, name: doc.name ?? "" };
+}
+
+/**
+ * Inserts a customers_v2 document as the legacy system wrote it (phone as typed, no
+ * `phone_normalized`, no link), with the search fields migration 006 back-fills from it
+ * (`phoneSearchKey` / `nameSearchKey`, the functions 006 derives them with): the database as it
+ * is after 006. A document the legacy system writes after the back-fill lacks them until the
+ * back-fill runs again (docs/runbook.md; test/node/migrations/search-fields.test.ts).
+ */
+export async function insertLegacyCustomer(doc: { id: string; name: string; phone?: string } & Record<string, unknown>): Promise<void> {
+  await withDb((db) =>
+    db.collection("customers_v2").insertOne({ ...doc, phone_search: phoneSearchKey(doc.phone), name_search: nameSearchKey(doc.name) }),
+  );
 }
 
 /** A product of the legacy fixture. */

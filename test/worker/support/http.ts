@@ -24,6 +24,8 @@ export interface RequestOptions {
    * source. A MONGODB_URI here means "this request's database is elsewhere": the suite's
    * gateway object cannot see per-request bindings, so on the gateway path such a request goes
    * through DB_GATEWAY_UNREACHABLE (a DbGateway whose database is unreachable), see entry.ts.
+   * A DB_NAME alone ("another database on the suite's server") cannot be served by that object
+   * either: such a request uses a client of its own (DB_ACCESS=direct), as worker-direct does.
    */
   bindings?: Record<string, string>;
 }
@@ -32,6 +34,7 @@ export interface RequestOptions {
 export function envWith(bindings: Record<string, string>): Record<string, unknown> {
   const layered: Record<string, unknown> = { ...env, ...bindings };
   if (bindings.MONGODB_URI !== undefined) layered.DB_GATEWAY = (env as unknown as Record<string, unknown>).DB_GATEWAY_UNREACHABLE;
+  else if (bindings.DB_NAME !== undefined && bindings.DB_ACCESS === undefined) layered.DB_ACCESS = "direct";
   return layered;
 }
 
