@@ -28,7 +28,7 @@ export function snakeName(raw: string): string {
 }
 
 function template(id: string, typesImport: string): string {
-  return `// ${id}: TODO one or two lines: what this migration changes and why (issue/SPEC reference).
+  return `// ${id}: TODO one or two lines: what this migration changes and why (the issue it serves).
 // Never edit this file once it has been applied anywhere: its checksum (and that of every local
 // module it imports) is recorded, and an edited file is refused. Add a new migration instead.
 import type { MigrationContext } from "${typesImport}";

@@ -6,12 +6,12 @@ import { COLLECTIONS, customerLoginEmail, customersCollection, usersCollection, 
 import { withTransaction } from "./transaction.ts";
 import { EMAIL_COLLATION } from "./users.ts";
 
-// Staff actions on accounts (SPEC §8 "Staff-side recovery", §9 deactivation). Each runs in
+// Staff actions on accounts (staff-side recovery and deactivation). Each runs in
 // one transaction: the user write, the revocation of every session and the audit record
 // land together or not at all.
 
 /**
- * Revokes every open refresh session of `userId` (auth_sessions, SPEC §8). Access tokens die
+ * Revokes every open refresh session of `userId` (auth_sessions). Access tokens die
  * with the `token_version` bump the callers make in the same transaction.
  */
 export async function revokeUserSessions(db: Db, userId: string, now: Date, session: ClientSession): Promise<number> {

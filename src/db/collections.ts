@@ -36,7 +36,7 @@ export interface UserDoc {
   role: Role;
   phone?: string | null;
   /**
-   * The 10-digit form of `phone` (SPEC §6), written on every write by this system and
+   * The 10-digit form of `phone`, written on every write by this system and
    * back-filled by migration 005; absent when the phone is missing or invalid. Indexed, not
    * unique (legacy users share phones): phone login is an equality on it.
    */

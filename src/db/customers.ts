@@ -103,7 +103,7 @@ export async function findProducts(
 }
 
 // ---------------------------------------------------------------------------------------
-// Back office (SPEC §9): search, edit, subscriptions.
+// Back office: search, edit, subscriptions.
 
 export interface CustomerSearch {
   /** A phone prefix (digits, already reduced by phonePrefix) … */

@@ -17,7 +17,7 @@ export interface GatewayStats {
 }
 
 /**
- * The Durable Object that keeps MongoDB warm (SPEC §7, docs/edge-data-path.md): one lazily
+ * The Durable Object that keeps MongoDB warm (docs/edge-data-path.md): one lazily
  * opened MongoClient per instance, shared by every request the instance serves, so a warm
  * request costs one round trip to the object and the query itself, never a new connection.
  *

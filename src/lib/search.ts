@@ -10,7 +10,7 @@ export function nameSearchKey(name: unknown): string {
   return typeof name === "string" ? name.normalize("NFC").trim().replace(/\s+/g, " ").toLowerCase() : "";
 }
 
-/** The key `phone_search` holds: the normalized phone (SPEC §6), or null when it is not valid. */
+/** The key `phone_search` holds: the normalized phone, or null when it is not valid. */
 export function phoneSearchKey(phone: unknown): string | null {
   return normalizePhone(phone);
 }

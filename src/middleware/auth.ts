@@ -82,7 +82,7 @@ function authenticate(options: { allowPendingPasswordChange: boolean }) {
 export const requireAuth = authenticate({ allowPendingPasswordChange: false });
 
 /**
- * Only for the routes a user who must change the initial password may still use (SPEC §8):
+ * Only for the routes a user who must change the initial password may still use:
  * GET /me, change-password, logout, logout-all and the sessions routes.
  */
 export const requireAuthAllowingPasswordChange = authenticate({ allowPendingPasswordChange: true });

@@ -1,4 +1,4 @@
-// Phone one-time codes (SPEC §8): request → SMS (webhook provider into a local receiver, the
+// Phone one-time codes: request → SMS (webhook provider into a local receiver, the
 // MSG91 adapter against a local fake of its API, the console provider) → login or password
 // reset; attempts, expiry, cooldown, hourly cap, and no enumeration. Clock: X-Test-Now.
 import { inject, describe, expect, it } from "vitest";

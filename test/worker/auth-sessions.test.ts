@@ -1,4 +1,4 @@
-// Refresh sessions (SPEC §8): rotation, the retry grace, reuse detection, logout, the sessions
+// Refresh sessions: rotation, the retry grace, reuse detection, logout, the sessions
 // list, first-password enforcement, lockout, the per-IP limit, the audit trail and timing.
 // Every request states its time (X-Test-Now): windows and expiries are crossed without sleeping.
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Back office (SPEC §9) and staff-side recovery (SPEC §8): search, edit, subscriptions,
+// Back office and staff-side recovery: search, edit, subscriptions,
 // deactivation, stats, staff password reset and logins for legacy customers.
 import { BSON, MongoClient, type Db, type Document } from "mongodb";
 import { inject, beforeAll, describe, expect, it } from "vitest";

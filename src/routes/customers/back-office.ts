@@ -17,7 +17,7 @@ import {
 import { CustomerIdParamsSchema, CustomerSchema } from "../../schemas/customers.ts";
 import { createLogin, listCustomers, patchCustomer, resetPassword, subscriptionsForViewer } from "../../services/customers/back-office.ts";
 
-// Back office (SPEC §8 "Staff-side recovery", §9). Role matrix: docs/back-office.md.
+// Back office and staff-side recovery. Role matrix: docs/back-office.md.
 
 const staff = requireRole("admin", "marketing_staff", "delivery_boy", "supplier");
 const editors = requireRole("admin", "marketing_staff");

@@ -1,4 +1,4 @@
-// Lockout per account identifier and rate limits per client IP (SPEC §8), on fixed-window
+// Lockout per account identifier and rate limits per client IP, on fixed-window
 // counters in MongoDB (src/db/rate-limits.ts) so that every Worker isolate shares them.
 import type { AppConfig } from "../../config.ts";
 import type { CounterWindow } from "../../db/rate-limits.ts";

@@ -3,7 +3,7 @@ import type { UserWithLinkedCustomers } from "../../db/users.ts";
 import { ApiError } from "../../lib/errors.ts";
 import type { AccessToken } from "./tokens.ts";
 
-/** The user as login and change-password return it (SPEC §4). */
+/** The user as login and change-password return it. */
 export interface AuthUserView {
   id: string;
   email: string;
@@ -15,7 +15,7 @@ export interface AuthUserView {
   must_change_password: boolean;
 }
 
-/** Every call that signs someone in answers with this (SPEC §4, §8). */
+/** Every call that signs someone in answers with this. */
 export interface LoginResult extends AccessToken {
   refresh_token: string;
   refresh_expires_in: number;

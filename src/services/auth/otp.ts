@@ -1,4 +1,4 @@
-// Phone one-time codes (SPEC §8): request, login with a code, password reset with a code.
+// Phone one-time codes: request, login with a code, password reset with a code.
 import type { OtpPurpose } from "../../db/otp.ts";
 import type { RequestDeps } from "../../env.ts";
 import { keyedHash, randomDigits } from "../../lib/crypto.ts";
