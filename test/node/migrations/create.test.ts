@@ -16,9 +16,9 @@ describe("migrate create", () => {
     try {
       const before = (await loadMigrations(copy.dir)).map((m) => m.id);
       const next = String(Number(before.at(-1)!.slice(0, 3)) + 1).padStart(3, "0");
-      const res = await runCli(["create", "Users phone-normalized"], target(copy.dir));
+      const res = await runCli(["create", "Users nick-Names"], target(copy.dir));
       expect(res.code, res.stderr).toBe(0);
-      const file = join(copy.dir, `${next}_users_phone_normalized.ts`);
+      const file = join(copy.dir, `${next}_users_nick_names.ts`);
       expect(res.stdout.trim()).toBe(`created ${file}`);
       const source = await readFile(file, "utf8");
       expect(source).toContain('import type { MigrationContext } from "../scripts/migrate/types.ts";');
@@ -27,11 +27,11 @@ describe("migrate create", () => {
       expect(source).toMatch(/export async function down\(ctx: MigrationContext\)/);
 
       const loaded = await loadMigrations(copy.dir);
-      expect(loaded.map((m) => m.id)).toEqual([...before, `${next}_users_phone_normalized`]);
+      expect(loaded.map((m) => m.id)).toEqual([...before, `${next}_users_nick_names`]);
       const created = loaded.at(-1)!.migration;
       expect(created.description).toMatch(/^TODO/);
-      const ctx = { migrationId: `${next}_users_phone_normalized` } as Parameters<typeof created.up>[0];
-      await expect(created.up(ctx)).rejects.toThrow(`${next}_users_phone_normalized: up is not written yet`);
+      const ctx = { migrationId: `${next}_users_nick_names` } as Parameters<typeof created.up>[0];
+      await expect(created.up(ctx)).rejects.toThrow(`${next}_users_nick_names: up is not written yet`);
       await expect(created.down(ctx)).rejects.toThrow(/down is not written yet/);
 
       // camelCase and the npm script spelling; numbers keep counting.

@@ -25,10 +25,13 @@ describe("the unique-links gate", () => {
   it("the test database setup applies every migration before it, including ones added in between", async () => {
     const copy = await copyOfMigrations();
     try {
-      expect(await lastMigrationBeforeGate(copy.dir)).toBe("002_link_users_customers");
-      await writeFile(join(copy.dir, "004_between.ts"), stub("004_between"));
-      await writeFile(join(copy.dir, "006_later.ts"), stub("006_later"));
-      expect(await lastMigrationBeforeGate(copy.dir)).toBe("006_later");
+      const ids = (await loadMigrations(copy.dir)).map((m) => m.id);
+      const gate = ids.indexOf(UNIQUE_LINKS_GATE);
+      expect(await lastMigrationBeforeGate(copy.dir)).toBe(ids[gate - 1]);
+      // A migration added later just below the gate (ids sort as text) is applied too.
+      const between = `${String(Number(UNIQUE_LINKS_GATE.slice(0, 3)) - 1).padStart(3, "0")}_zz_between`;
+      await writeFile(join(copy.dir, `${between}.ts`), stub(between));
+      expect(await lastMigrationBeforeGate(copy.dir)).toBe(between);
     } finally {
       await copy.cleanup();
     }

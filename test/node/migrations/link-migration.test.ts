@@ -1,3 +1,4 @@
+import { lastMigrationBeforeGate } from "../../support/test-database.ts";
 // Migrations 001, 002 and 008 on the legacy fixture through the real driver and the embedded server:
 // the back-fill's outcome and database state, idempotence, exact rollback, 008's refusal and
 // 001's unique-violation report.
@@ -166,8 +167,8 @@ describe("002 refusing", () => {
 describe("008_unique_links on the legacy fixture", () => {
   it("refuses with the conflicting documents and changes nothing; after a person resolves them it succeeds", async () => {
     const { db, target } = await fixtureDb(h, "unique");
-    // Everything before 008 (002's back-fill, 004–006) applies; 008 is the one that refuses.
-    await migrate(target, "up", "006");
+    // Everything before 008 (002's back-fill, 004–007) applies; 008 is the one that refuses.
+    await migrate(target, "up", await lastMigrationBeforeGate());
     const before = await wholeDatabase(db);
     const refused = await runMigrations({ ...target, command: "up", log: null });
     expect(refused.exit_code).toBe(2);
