@@ -212,6 +212,78 @@ describe("primary step-down (devdbStepDown) during writes", () => {
   });
 });
 
+/**
+ * The suite's URI is `directConnection=true`: the driver's one retry of a plain write goes at
+ * once to the same server, so an election window answers 503. Production URIs name a replica
+ * set, where that retry waits (server selection) for the new primary. The same elections on the
+ * direct data path with such a URI (`replicaSet=rs0`) → no 503 at all.
+ */
+describe("primary step-down with a replica-set URI (as in production; direct path)", () => {
+  const rsUri = (() => {
+    const url = new URL(inject("mongodbUri"));
+    url.searchParams.delete("directConnection");
+    url.searchParams.set("replicaSet", "rs0");
+    return url.toString();
+  })();
+  const RS = { DB_ACCESS: "direct", MONGODB_URI: rsUri, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "5000" };
+  const rsPost = async (path: string, json: unknown, token?: string): Promise<Answer> => {
+    const started = Date.now();
+    return answer(await call(path, { method: "POST", json, token, bindings: RS }), started, path.startsWith("/api/auth/"));
+  };
+  const WINDOWS = [300, 1000];
+  const statuses: string[] = [];
+  let problems = 0;
+  let serverErrors = 0;
+
+  afterAll(async () => {
+    await untilPrimary(10_000);
+  });
+
+  it.for(WINDOWS)("election window %i ms: onboarding, a hash-upgrade login and a refresh each succeed once", async (ms, { task }) => {
+    const body = customerBody();
+    await stepDown({ ms });
+    const created = await rsPost(CUSTOMERS, body, adminToken);
+    const { customers, users } = await customerCounts(String(body.phone));
+
+    const legacy = await createUser({ role: "customer", hashKind: "sha256_password_hash" });
+    await untilPrimary(ms + 5_000);
+    await stepDown({ ms });
+    const login = await rsPost("/api/auth/login", { email: legacy.email, password: legacy.password });
+    if (login.body.refresh_token) registerSecret(login.body.refresh_token);
+    const stored = await withDb((db) => db.collection<UserDoc>("users").findOne({ id: legacy.id }));
+    const upgraded = /^\$2[aby]\$/.test(String(stored?.password_hash ?? ""));
+
+    await untilPrimary(ms + 5_000);
+    await stepDown({ ms });
+    const refreshed = await rsPost("/api/auth/refresh", { refresh_token: String(login.body.refresh_token) });
+    if (refreshed.body.refresh_token) registerSecret(refreshed.body.refresh_token);
+    const family = (await sessionsOf(legacy.id)).filter((s) => s.user_agent !== "test");
+    const live = family.filter((s) => s.rotated_at === undefined && s.revoked_at === undefined).length;
+
+    const got = { created: created.status, customers: customers.length, users: users.length, login: login.status, upgraded, refreshed: refreshed.status, sessions: family.length, live };
+    const want = { created: 201, customers: 1, users: 1, login: 200, upgraded: true, refreshed: 200, sessions: 2, live: 1 };
+    statuses.push(`${ms} ms: ${created.status}/${login.status}/${refreshed.status} in ${created.ms}/${login.ms}/${refreshed.ms} ms`);
+    serverErrors += [created, login, refreshed].filter((a) => a.status >= 500).length;
+    problems += Object.keys(want).filter((k) => got[k as keyof typeof got] !== want[k as keyof typeof want]).length;
+    task.meta.reliability = [];
+    expect(got).toEqual(want);
+  });
+
+  it("summary", ({ task }) => {
+    task.meta.reliability = [
+      {
+        category: "step-down with a replica-set URI: onboarding / login upgrade / refresh",
+        tried: WINDOWS.length * 3,
+        passed: WINDOWS.length * 3 - Math.min(problems, WINDOWS.length * 3),
+        serverErrors,
+        documents: problems,
+        note: statuses.join("; "),
+      },
+    ];
+    expect({ problems, serverErrors }).toEqual({ problems: 0, serverErrors: 0 });
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // The database going away, on both data paths.
 
