@@ -88,8 +88,12 @@ describe("the JWT attack set on every protected route", () => {
     let tried = 0;
     let serverErrors = 0;
     let secrets = 0;
-    for (const op of protectedOps) {
-      const ok = await request(op, `Bearer ${control}`);
+    // Routes that end sessions (logout, logout-all) would end the control token's session for
+    // every route after them: they go last, each with a control token of a fresh sign-in.
+    const endsSession = (op: Operation) => /\/logout/.test(op.path);
+    const ordered = [...protectedOps.filter((op) => !endsSession(op)), ...protectedOps.filter(endsSession).sort((a, b) => a.path.length - b.path.length)];
+    for (const op of ordered) {
+      const ok = await request(op, `Bearer ${endsSession(op) ? await tokenFor(admin) : control}`);
       const okText = await ok.text();
       const okCode = ok.status === 401 ? (JSON.parse(okText) as { error?: { code?: string } }).error?.code : null;
       // change-password answers 401 invalid_credentials for the example's wrong current password: authenticated all the same.
