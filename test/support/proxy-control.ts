@@ -32,7 +32,10 @@ export async function startProxyControl(target: { host: string; port: number }):
     proxy,
     controlUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections of workerd's fetch() would hold close() open.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
       await proxy.stop();
     },
   };

@@ -39,6 +39,10 @@ export async function startSmsReceiver(): Promise<{ url: string; stop(): Promise
   if (!address || typeof address === "string") throw new Error("sms receiver has no port");
   return {
     url: `http://127.0.0.1:${address.port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // keep-alive connections of workerd's fetch()
+      }),
   };
 }
