@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import type { CustomerDoc, UserDoc } from "../../src/db/collections.ts";
 import type { SessionDoc } from "../../src/db/sessions.ts";
+import type { ReliabilityRow } from "../support/reliability-reporter.ts";
 import { createUser, withDb } from "../worker/support/db.ts";
 import { customerBody } from "../worker/support/fixture.ts";
 import { call, tokenFor } from "../worker/support/http.ts";
 import { registerSecret } from "../worker/support/secrets.ts";
-import type { ReliabilityRow } from "../support/reliability-reporter.ts";
 import { captureQuietly, secretIn, secretsInLogs } from "./support/capture.ts";
 import { linkFindingsFor } from "./support/links.ts";
 
@@ -42,7 +42,13 @@ beforeAll(async () => {
 interface Answer {
   status: number;
   ms: number;
-  body: { customer?: { id: string }; error?: { code: string }; refresh_token?: string; initial_password?: string | null; status?: string };
+  body: {
+    customer?: { id: string };
+    error?: { code: string };
+    refresh_token?: string;
+    initial_password?: string | null;
+    status?: string;
+  };
 }
 
 async function answer(res: Response, started: number, tokensExpected = false): Promise<Answer> {
@@ -81,13 +87,27 @@ async function untilPrimary(limitMs: number): Promise<void> {
   });
 }
 
-const sessionsOf = (userId: string) => withDb((db) => db.collection<SessionDoc>("auth_sessions").find({ user_id: userId }, { projection: { _id: 0 } }).toArray());
+const sessionsOf = (userId: string) =>
+  withDb((db) =>
+    db
+      .collection<SessionDoc>("auth_sessions")
+      .find({ user_id: userId }, { projection: { _id: 0 } })
+      .toArray(),
+  );
 
 async function customerCounts(phone: string) {
   return withDb(async (db) => {
-    const customers = await db.collection<CustomerDoc>("customers_v2").find({ phone_normalized: phone }, { projection: { _id: 0, id: 1, user_id: 1 } }).toArray();
-    const users = await db.collection<UserDoc>("users").find({ phone }, { projection: { _id: 0, id: 1, customer_v2_id: 1 } }).toArray();
-    const subscriptions = await db.collection("subscriptions_v2").countDocuments({ customer_id: { $in: customers.map((c) => c.id) } });
+    const customers = await db
+      .collection<CustomerDoc>("customers_v2")
+      .find({ phone_normalized: phone }, { projection: { _id: 0, id: 1, user_id: 1 } })
+      .toArray();
+    const users = await db
+      .collection<UserDoc>("users")
+      .find({ phone }, { projection: { _id: 0, id: 1, customer_v2_id: 1 } })
+      .toArray();
+    const subscriptions = await db
+      .collection("subscriptions_v2")
+      .countDocuments({ customer_id: { $in: customers.map((c) => c.id) } });
     for (const c of customers) createdCustomerIds.add(c.id);
     return { customers, users, subscriptions };
   });
@@ -120,41 +140,56 @@ describe("primary step-down (devdbStepDown) during writes", () => {
     await stepDown(options);
     const a = await post(CUSTOMERS, body, adminToken);
     const { customers, users } = await customerCounts(phone);
-    const linked = customers.length === 1 && users.length === 1 && customers[0]!.user_id === users[0]!.id && users[0]!.customer_v2_id === customers[0]!.id;
+    const linked =
+      customers.length === 1 &&
+      users.length === 1 &&
+      customers[0]!.user_id === users[0]!.id &&
+      users[0]!.customer_v2_id === customers[0]!.id;
     if (a.status >= 500) serverErrors.onboarding++;
     documents.onboarding += Math.abs(customers.length - 1) + Math.abs(users.length - 1) + (linked ? 0 : 1);
     tally.onboarding.push(`${a.status}`);
-    expect({ status: a.status, customers: customers.length, users: users.length, linked }).toEqual({ status: 201, customers: 1, users: 1, linked: true });
+    expect({ status: a.status, customers: customers.length, users: users.length, linked }).toEqual({
+      status: 201,
+      customers: 1,
+      users: 1,
+      linked: true,
+    });
     expect(a.body.customer?.id).toBe(customers[0]!.id);
   });
 
-  it.for(STEP_DOWNS)("$name: a legacy SHA-256 user's first login succeeds once, the bcrypt upgrade is stored", async ({ options }) => {
-    const user = await createUser({ role: "customer", hashKind: "sha256_password_hash" });
-    const earlier = (await sessionsOf(user.id)).length; // createUser's own session
-    await stepDown(options);
-    let a = await post("/api/auth/login", { email: user.email, password: user.password });
-    if (a.body.refresh_token) registerSecret(a.body.refresh_token);
-    // A plain (non-transaction) write is retried once by the driver, at once (the test URI is
-    // directConnection: no waiting for a new primary). A write refused twice in a row, or an
-    // election window, outlasts that retry → the documented 503, nothing written; the client's
-    // retry then signs in. (Transactions are retried whole by withTransaction: no 503 there.)
-    const documented503 = (options.ms !== undefined || (options.failNextWrites ?? 0) > 1) && a.status === 503 && a.body.error?.code === "database_unavailable";
-    if (documented503) {
-      a = await post("/api/auth/login", { email: user.email, password: user.password });
+  it.for(STEP_DOWNS)(
+    "$name: a legacy SHA-256 user's first login succeeds once, the bcrypt upgrade is stored",
+    async ({ options }) => {
+      const user = await createUser({ role: "customer", hashKind: "sha256_password_hash" });
+      const earlier = (await sessionsOf(user.id)).length; // createUser's own session
+      await stepDown(options);
+      let a = await post("/api/auth/login", { email: user.email, password: user.password });
       if (a.body.refresh_token) registerSecret(a.body.refresh_token);
-    }
-    const stored = await withDb((db) => db.collection<UserDoc>("users").findOne({ id: user.id }));
-    const hash = String(stored?.password_hash ?? "");
-    const upgraded = /^\$2[aby]\$\d{2}\$/.test(hash) && (await bcrypt.compare(user.password, hash));
-    const sessions = (await sessionsOf(user.id)).length - earlier;
-    if (a.status >= 500) serverErrors.login++;
-    documents.login += (upgraded ? 0 : 1) + Math.abs(sessions - 1);
-    tally.login.push(documented503 ? `503→${a.status}` : `${a.status}`);
-    expect({ status: a.status, upgraded, sessions }).toEqual({ status: 200, upgraded: true, sessions: 1 });
-    const again = await post("/api/auth/login", { email: user.email, password: user.password });
-    if (again.body.refresh_token) registerSecret(again.body.refresh_token);
-    expect(again.status).toBe(200);
-  });
+      // A plain (non-transaction) write is retried once by the driver, at once (the test URI is
+      // directConnection: no waiting for a new primary). A write refused twice in a row, or an
+      // election window, outlasts that retry → the documented 503, nothing written; the client's
+      // retry then signs in. (Transactions are retried whole by withTransaction: no 503 there.)
+      const documented503 =
+        (options.ms !== undefined || (options.failNextWrites ?? 0) > 1) &&
+        a.status === 503 &&
+        a.body.error?.code === "database_unavailable";
+      if (documented503) {
+        a = await post("/api/auth/login", { email: user.email, password: user.password });
+        if (a.body.refresh_token) registerSecret(a.body.refresh_token);
+      }
+      const stored = await withDb((db) => db.collection<UserDoc>("users").findOne({ id: user.id }));
+      const hash = String(stored?.password_hash ?? "");
+      const upgraded = /^\$2[aby]\$\d{2}\$/.test(hash) && (await bcrypt.compare(user.password, hash));
+      const sessions = (await sessionsOf(user.id)).length - earlier;
+      if (a.status >= 500) serverErrors.login++;
+      documents.login += (upgraded ? 0 : 1) + Math.abs(sessions - 1);
+      tally.login.push(documented503 ? `503→${a.status}` : `${a.status}`);
+      expect({ status: a.status, upgraded, sessions }).toEqual({ status: 200, upgraded: true, sessions: 1 });
+      const again = await post("/api/auth/login", { email: user.email, password: user.password });
+      if (again.body.refresh_token) registerSecret(again.body.refresh_token);
+      expect(again.status).toBe(200);
+    },
+  );
 
   it.for(STEP_DOWNS)("$name: a refresh rotates exactly once; the new token refreshes again", async ({ options }) => {
     const user = await createUser({ role: "customer" });
@@ -180,20 +215,35 @@ describe("primary step-down (devdbStepDown) during writes", () => {
     const note = STEP_DOWNS.map((s) => s.name).join("; ");
     for (const op of ["onboarding", "login", "refresh"] as const) {
       const passed = tally[op].filter((s) => s.endsWith(op === "onboarding" ? "201" : "200")).length;
-      rows.push({ category: `step-down: ${op === "login" ? "first login (hash upgrade)" : op}`, tried: STEP_DOWNS.length, passed, serverErrors: serverErrors[op], documents: documents[op], note: `${tally[op].join(" ")} (${note})` });
+      rows.push({
+        category: `step-down: ${op === "login" ? "first login (hash upgrade)" : op}`,
+        tried: STEP_DOWNS.length,
+        passed,
+        serverErrors: serverErrors[op],
+        documents: documents[op],
+        note: `${tally[op].join(" ")} (${note})`,
+      });
     }
     task.meta.reliability = rows.slice(-3);
     expect(rows.slice(-3).map((r) => r.passed)).toEqual([STEP_DOWNS.length, STEP_DOWNS.length, STEP_DOWNS.length]);
   });
 
-  it("a 3 s election (longer than the driver's server selection): 503 database_unavailable at worst, and the retry with the same Idempotency-Key creates one customer", async ({ task }) => {
+  it("a 3 s election (longer than the driver's server selection): 503 database_unavailable at worst, and the retry with the same Idempotency-Key creates one customer", async ({
+    task,
+  }) => {
     const body = customerBody();
     const key = `stepdown-${crypto.randomUUID()}`;
     await stepDown({ ms: WINDOW_MS });
     const started = Date.now();
-    const first = await answer(await call(CUSTOMERS, { method: "POST", json: body, token: adminToken, idempotencyKey: key }), started);
+    const first = await answer(
+      await call(CUSTOMERS, { method: "POST", json: body, token: adminToken, idempotencyKey: key }),
+      started,
+    );
     await untilPrimary(WINDOW_MS + 5_000); // the election is over
-    const retried = await answer(await call(CUSTOMERS, { method: "POST", json: body, token: adminToken, idempotencyKey: key }), Date.now());
+    const retried = await answer(
+      await call(CUSTOMERS, { method: "POST", json: body, token: adminToken, idempotencyKey: key }),
+      Date.now(),
+    );
     const { customers, users } = await customerCounts(String(body.phone));
     const firstOk = first.status === 201 || (first.status === 503 && first.body.error?.code === "database_unavailable");
     task.meta.reliability = [
@@ -207,7 +257,11 @@ describe("primary step-down (devdbStepDown) during writes", () => {
       },
     ];
     expect(firstOk).toBe(true);
-    expect({ retried: retried.status, customers: customers.length, users: users.length }).toEqual({ retried: 201, customers: 1, users: 1 });
+    expect({ retried: retried.status, customers: customers.length, users: users.length }).toEqual({
+      retried: 201,
+      customers: 1,
+      users: 1,
+    });
     if (first.status === 201) expect(retried.body.customer?.id).toBe(first.body.customer?.id);
   });
 });
@@ -239,35 +293,49 @@ describe("primary step-down with a replica-set URI (as in production; direct pat
     await untilPrimary(10_000);
   });
 
-  it.for(WINDOWS)("election window %i ms: onboarding, a hash-upgrade login and a refresh each succeed once", async (ms, { task }) => {
-    const body = customerBody();
-    await stepDown({ ms });
-    const created = await rsPost(CUSTOMERS, body, adminToken);
-    const { customers, users } = await customerCounts(String(body.phone));
+  it.for(WINDOWS)(
+    "election window %i ms: onboarding, a hash-upgrade login and a refresh each succeed once",
+    async (ms, { task }) => {
+      const body = customerBody();
+      await stepDown({ ms });
+      const created = await rsPost(CUSTOMERS, body, adminToken);
+      const { customers, users } = await customerCounts(String(body.phone));
 
-    const legacy = await createUser({ role: "customer", hashKind: "sha256_password_hash" });
-    await untilPrimary(ms + 5_000);
-    await stepDown({ ms });
-    const login = await rsPost("/api/auth/login", { email: legacy.email, password: legacy.password });
-    if (login.body.refresh_token) registerSecret(login.body.refresh_token);
-    const stored = await withDb((db) => db.collection<UserDoc>("users").findOne({ id: legacy.id }));
-    const upgraded = /^\$2[aby]\$/.test(String(stored?.password_hash ?? ""));
+      const legacy = await createUser({ role: "customer", hashKind: "sha256_password_hash" });
+      await untilPrimary(ms + 5_000);
+      await stepDown({ ms });
+      const login = await rsPost("/api/auth/login", { email: legacy.email, password: legacy.password });
+      if (login.body.refresh_token) registerSecret(login.body.refresh_token);
+      const stored = await withDb((db) => db.collection<UserDoc>("users").findOne({ id: legacy.id }));
+      const upgraded = /^\$2[aby]\$/.test(String(stored?.password_hash ?? ""));
 
-    await untilPrimary(ms + 5_000);
-    await stepDown({ ms });
-    const refreshed = await rsPost("/api/auth/refresh", { refresh_token: String(login.body.refresh_token) });
-    if (refreshed.body.refresh_token) registerSecret(refreshed.body.refresh_token);
-    const family = (await sessionsOf(legacy.id)).filter((s) => s.user_agent !== "test");
-    const live = family.filter((s) => s.rotated_at === undefined && s.revoked_at === undefined).length;
+      await untilPrimary(ms + 5_000);
+      await stepDown({ ms });
+      const refreshed = await rsPost("/api/auth/refresh", { refresh_token: String(login.body.refresh_token) });
+      if (refreshed.body.refresh_token) registerSecret(refreshed.body.refresh_token);
+      const family = (await sessionsOf(legacy.id)).filter((s) => s.user_agent !== "test");
+      const live = family.filter((s) => s.rotated_at === undefined && s.revoked_at === undefined).length;
 
-    const got = { created: created.status, customers: customers.length, users: users.length, login: login.status, upgraded, refreshed: refreshed.status, sessions: family.length, live };
-    const want = { created: 201, customers: 1, users: 1, login: 200, upgraded: true, refreshed: 200, sessions: 2, live: 1 };
-    statuses.push(`${ms} ms: ${created.status}/${login.status}/${refreshed.status} in ${created.ms}/${login.ms}/${refreshed.ms} ms`);
-    serverErrors += [created, login, refreshed].filter((a) => a.status >= 500).length;
-    problems += Object.keys(want).filter((k) => got[k as keyof typeof got] !== want[k as keyof typeof want]).length;
-    task.meta.reliability = [];
-    expect(got).toEqual(want);
-  });
+      const got = {
+        created: created.status,
+        customers: customers.length,
+        users: users.length,
+        login: login.status,
+        upgraded,
+        refreshed: refreshed.status,
+        sessions: family.length,
+        live,
+      };
+      const want = { created: 201, customers: 1, users: 1, login: 200, upgraded: true, refreshed: 200, sessions: 2, live: 1 };
+      statuses.push(
+        `${ms} ms: ${created.status}/${login.status}/${refreshed.status} in ${created.ms}/${login.ms}/${refreshed.ms} ms`,
+      );
+      serverErrors += [created, login, refreshed].filter((a) => a.status >= 500).length;
+      problems += Object.keys(want).filter((k) => got[k as keyof typeof got] !== want[k as keyof typeof want]).length;
+      task.meta.reliability = [];
+      expect(got).toEqual(want);
+    },
+  );
 
   it("summary", ({ task }) => {
     task.meta.reliability = [
@@ -293,18 +361,31 @@ function pathEnv(path: DataPath): Record<string, unknown> {
   const base = env as unknown as Record<string, unknown>;
   return path === "gateway"
     ? { ...base, DB_ACCESS: "gateway", DB_GATEWAY: base.DB_GATEWAY_PROXIED }
-    : { ...base, DB_ACCESS: "direct", MONGODB_URI: base.PROXIED_MONGODB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: String(SELECTION_MS) };
+    : {
+        ...base,
+        DB_ACCESS: "direct",
+        MONGODB_URI: base.PROXIED_MONGODB_URI,
+        MONGODB_SERVER_SELECTION_TIMEOUT_MS: String(SELECTION_MS),
+      };
 }
 
 /** One request into the Worker's app on the chosen data path, through the controllable proxy. */
-async function via(path: DataPath, url: string, options: { method?: string; json?: unknown; token?: string } = {}): Promise<Answer> {
+async function via(
+  path: DataPath,
+  url: string,
+  options: { method?: string; json?: unknown; token?: string } = {},
+): Promise<Answer> {
   const headers = new Headers();
   if (options.token) headers.set("Authorization", `Bearer ${options.token}`);
   if (options.json !== undefined) headers.set("Content-Type", "application/json");
   const ctx = createExecutionContext();
   const started = Date.now();
   const res = await createApp().fetch(
-    new Request(`http://api.test${url}`, { method: options.method ?? "GET", headers, body: options.json === undefined ? undefined : JSON.stringify(options.json) }),
+    new Request(`http://api.test${url}`, {
+      method: options.method ?? "GET",
+      headers,
+      body: options.json === undefined ? undefined : JSON.stringify(options.json),
+    }),
     pathEnv(path),
     ctx,
   );
@@ -338,7 +419,8 @@ describe.each(["gateway", "direct"] as const)("database down and back (%s path)"
     const check = (label: string, a: Answer, status: number, code?: string) => {
       if (a.status >= 500 && a.status !== 503) serverErrors++;
       if (a.status === 503 && code !== undefined && a.body.error?.code !== code && a.body.status !== "degraded") serverErrors++;
-      if (a.status !== status || (code !== undefined && a.body.error?.code !== code && a.body.status !== "degraded")) failures.push(`${label}: ${a.status} ${JSON.stringify(a.body).slice(0, 120)}`);
+      if (a.status !== status || (code !== undefined && a.body.error?.code !== code && a.body.status !== "degraded"))
+        failures.push(`${label}: ${a.status} ${JSON.stringify(a.body).slice(0, 120)}`);
       if (a.ms > SELECTION_MS + 3_000) failures.push(`${label}: took ${a.ms} ms`);
     };
     check("warm /me", await via(path, "/api/auth/me", { token }), 200);
@@ -394,11 +476,19 @@ describe.each(["gateway", "direct"] as const)("database down and back (%s path)"
       const { customers, users, subscriptions } = await customerCounts(String(body.phone));
       outcomes.push(`${delay} ms: ${a.status}`);
       if (a.status >= 500 && !(a.status === 503 && a.body.error?.code === "database_unavailable")) serverErrors++;
-      const whole = customers.length === 1 && users.length === 1 && customers[0]!.user_id === users[0]!.id && users[0]!.customer_v2_id === customers[0]!.id;
+      const whole =
+        customers.length === 1 &&
+        users.length === 1 &&
+        customers[0]!.user_id === users[0]!.id &&
+        users[0]!.customer_v2_id === customers[0]!.id;
       const nothing = customers.length === 0 && users.length === 0;
-      if (!(whole || nothing) || subscriptions !== 0) problems.push(`${delay} ms: ${a.status}, ${customers.length} customers, ${users.length} users, ${subscriptions} subscriptions`);
+      if (!(whole || nothing) || subscriptions !== 0)
+        problems.push(
+          `${delay} ms: ${a.status}, ${customers.length} customers, ${users.length} users, ${subscriptions} subscriptions`,
+        );
       if (a.status === 201 && !whole) problems.push(`${delay} ms: 201 but not stored whole`);
-      if (a.status !== 201 && a.status !== 503) problems.push(`${delay} ms: answered ${a.status} ${JSON.stringify(a.body).slice(0, 120)}`);
+      if (a.status !== 201 && a.status !== 503)
+        problems.push(`${delay} ms: answered ${a.status} ${JSON.stringify(a.body).slice(0, 120)}`);
     }
     task.meta.reliability = [
       {
@@ -420,8 +510,22 @@ describe("after the faults", () => {
     const { problems, checkedIds } = await linkFindingsFor(createdCustomerIds);
     const logSecrets = secretsInLogs();
     task.meta.reliability = [
-      { category: "links after the faults: npm run links -- check", tried: checkedIds, passed: checkedIds - problems.length, serverErrors: 0, documents: problems.length, note: "findings naming the customers made here or their users" },
-      { category: "faults: secrets in responses and logs", tried: 1, passed: responseSecrets + logSecrets.length === 0 ? 1 : 0, serverErrors: 0, documents: 0, secrets: responseSecrets + logSecrets.length },
+      {
+        category: "links after the faults: npm run links -- check",
+        tried: checkedIds,
+        passed: checkedIds - problems.length,
+        serverErrors: 0,
+        documents: problems.length,
+        note: "findings naming the customers made here or their users",
+      },
+      {
+        category: "faults: secrets in responses and logs",
+        tried: 1,
+        passed: responseSecrets + logSecrets.length === 0 ? 1 : 0,
+        serverErrors: 0,
+        documents: 0,
+        secrets: responseSecrets + logSecrets.length,
+      },
     ];
     expect(createdCustomerIds.size).toBeGreaterThanOrEqual(10);
     expect(problems).toEqual([]);
