@@ -3,7 +3,7 @@
 // take "the database" down, make it hang, bring it back, and count connections and messages.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { startTcpProxy, type ProxyMode, type TcpProxy } from "../../scripts/lib/tcp-proxy.ts";
+import { type ProxyMode, startTcpProxy, type TcpProxy } from "../../scripts/lib/tcp-proxy.ts";
 
 export interface ProxyControl {
   proxy: TcpProxy;

@@ -28,9 +28,13 @@ export async function startSmsReceiver(): Promise<{ url: string; stop(): Promise
       if (path === "/sms") res.writeHead(200).end("ok");
       else if (path === "/sms-fail") res.writeHead(500).end("gateway down");
       else if (path === "/api/v5/flow" && req.headers.authkey === "bad-key") {
-        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ type: "error", message: "Authentication failure" }));
+        res
+          .writeHead(401, { "content-type": "application/json" })
+          .end(JSON.stringify({ type: "error", message: "Authentication failure" }));
       } else if (path === "/api/v5/flow") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ type: "success", message: "3763646c3058393530393737" }));
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ type: "success", message: "3763646c3058393530393737" }));
       } else res.writeHead(404).end();
     });
   });
