@@ -3,7 +3,7 @@
 // take "the database" down, make it hang, bring it back, and count connections and messages.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { startTcpProxy, type ProxyMode, type TcpProxy } from "../../scripts/lib/tcp-proxy.ts";
+import { type ProxyMode, startTcpProxy, type TcpProxy } from "../../scripts/lib/tcp-proxy.ts";
 
 export interface ProxyControl {
   proxy: TcpProxy;
@@ -32,7 +32,10 @@ export async function startProxyControl(target: { host: string; port: number }):
     proxy,
     controlUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections of workerd's fetch() would hold close() open.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
       await proxy.stop();
     },
   };

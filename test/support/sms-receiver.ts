@@ -28,9 +28,13 @@ export async function startSmsReceiver(): Promise<{ url: string; stop(): Promise
       if (path === "/sms") res.writeHead(200).end("ok");
       else if (path === "/sms-fail") res.writeHead(500).end("gateway down");
       else if (path === "/api/v5/flow" && req.headers.authkey === "bad-key") {
-        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ type: "error", message: "Authentication failure" }));
+        res
+          .writeHead(401, { "content-type": "application/json" })
+          .end(JSON.stringify({ type: "error", message: "Authentication failure" }));
       } else if (path === "/api/v5/flow") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ type: "success", message: "3763646c3058393530393737" }));
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ type: "success", message: "3763646c3058393530393737" }));
       } else res.writeHead(404).end();
     });
   });
@@ -39,6 +43,10 @@ export async function startSmsReceiver(): Promise<{ url: string; stop(): Promise
   if (!address || typeof address === "string") throw new Error("sms receiver has no port");
   return {
     url: `http://127.0.0.1:${address.port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // keep-alive connections of workerd's fetch()
+      }),
   };
 }
