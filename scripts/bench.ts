@@ -9,13 +9,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startServer } from "@earlybird/devdb";
 import bcrypt from "bcryptjs";
 import { MongoClient } from "mongodb";
-import { startServer } from "@earlybird/devdb";
-import { runMigrations } from "./migrate/runner.ts";
 import { freePort } from "./lib/ports.ts";
 import { startTcpProxy, type TcpProxy } from "./lib/tcp-proxy.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";
+import { runMigrations } from "./migrate/runner.ts";
 import { createStaffUser } from "./user-create.ts";
 
 const RTT_MS = Number(process.env.BENCH_DB_RTT_MS ?? 0);
@@ -85,7 +85,8 @@ const settle = () => new Promise((r) => setTimeout(r, 20)); // direct clients cl
 async function sequential(probes: Probe[], targets: Target[]): Promise<Map<string, Raw>> {
   const raw = new Map<string, Raw>();
   const key = (p: Probe, t: Target) => `${t.path}|${p.name}`;
-  for (const p of probes) for (const t of targets) raw.set(key(p, t), { ms: [], errors: {}, connections: 0, messages: 0, wallMs: 0 });
+  for (const p of probes)
+    for (const t of targets) raw.set(key(p, t), { ms: [], errors: {}, connections: 0, messages: 0, wallMs: 0 });
   const maxRounds = Math.max(...probes.map((p) => p.rounds));
   for (let round = 0; round < maxRounds; round++) {
     for (const p of probes) {
@@ -121,7 +122,12 @@ async function concurrent(probe: Probe, t: Target): Promise<Raw> {
   const wallMs = performance.now() - t0;
   await settle();
   const after = t.proxy.stats();
-  return { ...raw, connections: after.connectionsOpened - before.connectionsOpened, messages: after.messages - before.messages, wallMs };
+  return {
+    ...raw,
+    connections: after.connectionsOpened - before.connectionsOpened,
+    messages: after.messages - before.messages,
+    wallMs,
+  };
 }
 
 function figures(raw: Raw, bareP50: number, withThroughput: boolean): Figures {
@@ -178,7 +184,14 @@ async function main(): Promise<void> {
       const envFile = join(stateDir, ".dev.vars");
       writeFileSync(
         envFile,
-        [`MONGODB_URI=${proxy.uri(server.uri)}`, `DB_NAME=${DB_NAME}`, `JWT_SECRET=${jwtSecret}`, `BCRYPT_COST=${BCRYPT_COST}`, "LOG_LEVEL=error", `DB_ACCESS=${path}`].join("\n"),
+        [
+          `MONGODB_URI=${proxy.uri(server.uri)}`,
+          `DB_NAME=${DB_NAME}`,
+          `JWT_SECRET=${jwtSecret}`,
+          `BCRYPT_COST=${BCRYPT_COST}`,
+          "LOG_LEVEL=error",
+          `DB_ACCESS=${path}`,
+        ].join("\n"),
         { mode: 0o600 },
       );
       const port = await freePort();
@@ -189,7 +202,8 @@ async function main(): Promise<void> {
     }
 
     const loginBody = JSON.stringify({ email, password: generatedPassword });
-    const login = (t: Target) => fetch(`${t.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: loginBody });
+    const login = (t: Target) =>
+      fetch(`${t.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: loginBody });
     for (const t of targets) t.token = ((await (await login(t)).json()) as { access_token: string }).access_token;
     let phoneSeq = Math.floor(Math.random() * 1_000_000);
     const createCustomer = (t: Target) => {
@@ -207,15 +221,42 @@ async function main(): Promise<void> {
     };
 
     const probes: Probe[] = [
-      { name: "bare (404, no database)", rounds: ROUNDS, concurrentTotal: 160, expectStatus: 404, request: (t) => fetch(`${t.base}/bench-bare`) },
+      {
+        name: "bare (404, no database)",
+        rounds: ROUNDS,
+        concurrentTotal: 160,
+        expectStatus: 404,
+        request: (t) => fetch(`${t.base}/bench-bare`),
+      },
       { name: "GET /health", rounds: ROUNDS, concurrentTotal: 160, expectStatus: 200, request: (t) => fetch(`${t.base}/health`) },
-      { name: "GET /api/auth/me", rounds: ROUNDS, concurrentTotal: 160, expectStatus: 200, request: (t) => fetch(`${t.base}/api/auth/me`, { headers: { authorization: `Bearer ${t.token}` } }) },
-      { name: `POST /api/auth/login (bcrypt ${BCRYPT_COST})`, rounds: SLOW_ROUNDS, concurrentTotal: 32, expectStatus: 200, request: login },
-      { name: "POST /api/phase0-v2/customers", rounds: SLOW_ROUNDS, concurrentTotal: 32, expectStatus: 201, request: createCustomer },
+      {
+        name: "GET /api/auth/me",
+        rounds: ROUNDS,
+        concurrentTotal: 160,
+        expectStatus: 200,
+        request: (t) => fetch(`${t.base}/api/auth/me`, { headers: { authorization: `Bearer ${t.token}` } }),
+      },
+      {
+        name: `POST /api/auth/login (bcrypt ${BCRYPT_COST})`,
+        rounds: SLOW_ROUNDS,
+        concurrentTotal: 32,
+        expectStatus: 200,
+        request: login,
+      },
+      {
+        name: "POST /api/phase0-v2/customers",
+        rounds: SLOW_ROUNDS,
+        concurrentTotal: 32,
+        expectStatus: 201,
+        request: createCustomer,
+      },
     ];
 
     const startedAt = performance.now();
-    await sequential(probes.map((p) => ({ ...p, rounds: 3 })), targets); // warm-up, discarded
+    await sequential(
+      probes.map((p) => ({ ...p, rounds: 3 })),
+      targets,
+    ); // warm-up, discarded
     const seq = await sequential(probes, targets);
     const conc = new Map<string, Raw>();
     for (const p of probes) for (const t of targets) conc.set(`${t.path}|${p.name}`, await concurrent(p, t));
@@ -238,35 +279,90 @@ async function main(): Promise<void> {
     const bare = (path: DataPath) => results[path]![probes[0]!.name]!;
     const loginName = probes[3]!.name;
     const targetsMet = {
-      meP50VsBare: { measured: me("gateway").sequential.xBare, target: RTT_MS === 0 ? "≤ 1.3× bare" : `≤ bare + 1.2×RTT = ${round1(bare("gateway").sequential.p50 + 1.2 * RTT_MS)} ms`, met: RTT_MS === 0 ? me("gateway").sequential.xBare <= 1.3 : me("gateway").sequential.p50 <= bare("gateway").sequential.p50 + 1.2 * RTT_MS },
-      warmConnectionsPerRequest: { measured: me("gateway").sequential.connectionsPerRequest, target: "0", met: me("gateway").sequential.connectionsPerRequest === 0 },
-      loginP50: { measured: results.gateway![loginName]!.sequential.p50, target: `≤ bcrypt alone (${bcryptP50} ms) + 10 ms`, met: results.gateway![loginName]!.sequential.p50 <= bcryptP50 + 10 },
-      meThroughputGatewayVsDirect: { measured: round2(me("gateway").concurrent.throughput! / me("direct").concurrent.throughput!), target: "≥ 3×", met: me("gateway").concurrent.throughput! >= 3 * me("direct").concurrent.throughput! },
+      meP50VsBare: {
+        measured: me("gateway").sequential.xBare,
+        target: RTT_MS === 0 ? "≤ 1.3× bare" : `≤ bare + 1.2×RTT = ${round1(bare("gateway").sequential.p50 + 1.2 * RTT_MS)} ms`,
+        met:
+          RTT_MS === 0
+            ? me("gateway").sequential.xBare <= 1.3
+            : me("gateway").sequential.p50 <= bare("gateway").sequential.p50 + 1.2 * RTT_MS,
+      },
+      warmConnectionsPerRequest: {
+        measured: me("gateway").sequential.connectionsPerRequest,
+        target: "0",
+        met: me("gateway").sequential.connectionsPerRequest === 0,
+      },
+      loginP50: {
+        measured: results.gateway![loginName]!.sequential.p50,
+        target: `≤ bcrypt alone (${bcryptP50} ms) + 10 ms`,
+        met: results.gateway![loginName]!.sequential.p50 <= bcryptP50 + 10,
+      },
+      meThroughputGatewayVsDirect: {
+        measured: round2(me("gateway").concurrent.throughput! / me("direct").concurrent.throughput!),
+        target: "≥ 3×",
+        met: me("gateway").concurrent.throughput! >= 3 * me("direct").concurrent.throughput!,
+      },
     };
 
     console.log(`EarlyBird bench — wrangler dev (workerd) + embedded database behind a proxy, injected RTT ${RTT_MS} ms`);
-    console.log(`sequential: ${ROUNDS} interleaved rounds (${SLOW_ROUNDS} for login and creation); concurrent: ${CONCURRENCY} in flight; bcrypt ${BCRYPT_COST} alone p50 ${bcryptP50} ms\n`);
-    const head = "route".padEnd(36) + "path".padEnd(9) + "mode".padEnd(6) + "p50 ms".padStart(8) + "p95 ms".padStart(8) + "×bare".padStart(7) + "conns/req".padStart(11) + "msgs/req".padStart(10) + "req/s".padStart(8) + "  errors";
+    console.log(
+      `sequential: ${ROUNDS} interleaved rounds (${SLOW_ROUNDS} for login and creation); concurrent: ${CONCURRENCY} in flight; bcrypt ${BCRYPT_COST} alone p50 ${bcryptP50} ms\n`,
+    );
+    const head =
+      "route".padEnd(36) +
+      "path".padEnd(9) +
+      "mode".padEnd(6) +
+      "p50 ms".padStart(8) +
+      "p95 ms".padStart(8) +
+      "×bare".padStart(7) +
+      "conns/req".padStart(11) +
+      "msgs/req".padStart(10) +
+      "req/s".padStart(8) +
+      "  errors";
     console.log(head);
     for (const p of probes) {
       for (const mode of ["sequential", "concurrent"] as const) {
         for (const path of PATHS) {
           const f = results[path]![p.name]![mode];
           console.log(
-            p.name.padEnd(36) + path.padEnd(9) + (mode === "sequential" ? "seq" : `c${CONCURRENCY}`).padEnd(6) +
-              f.p50.toFixed(1).padStart(8) + f.p95.toFixed(1).padStart(8) + f.xBare.toFixed(2).padStart(7) +
-              f.connectionsPerRequest.toFixed(2).padStart(11) + f.messagesPerRequest.toFixed(2).padStart(10) +
+            p.name.padEnd(36) +
+              path.padEnd(9) +
+              (mode === "sequential" ? "seq" : `c${CONCURRENCY}`).padEnd(6) +
+              f.p50.toFixed(1).padStart(8) +
+              f.p95.toFixed(1).padStart(8) +
+              f.xBare.toFixed(2).padStart(7) +
+              f.connectionsPerRequest.toFixed(2).padStart(11) +
+              f.messagesPerRequest.toFixed(2).padStart(10) +
               (f.throughput === undefined ? "-" : f.throughput.toFixed(0)).padStart(8) +
-              "  " + (Object.entries(f.errors).map(([status, n]) => `${n}×${status}`).join(" ") || "-"),
+              "  " +
+              (Object.entries(f.errors)
+                .map(([status, n]) => `${n}×${status}`)
+                .join(" ") || "-"),
           );
         }
       }
     }
     console.log("\ntargets (gateway path):");
-    for (const [name, t] of Object.entries(targetsMet)) console.log(`  ${t.met ? "met " : "MISS"} ${name}: ${t.measured} (target ${t.target})`);
+    for (const [name, t] of Object.entries(targetsMet))
+      console.log(`  ${t.met ? "met " : "MISS"} ${name}: ${t.measured} (target ${t.target})`);
     console.log(`\nmeasured in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
     if (jsonFile) {
-      writeFileSync(jsonFile, JSON.stringify({ rttMs: RTT_MS, rounds: ROUNDS, slowRounds: SLOW_ROUNDS, concurrency: CONCURRENCY, bcryptAloneP50: bcryptP50, results, targets: targetsMet }, null, 2));
+      writeFileSync(
+        jsonFile,
+        JSON.stringify(
+          {
+            rttMs: RTT_MS,
+            rounds: ROUNDS,
+            slowRounds: SLOW_ROUNDS,
+            concurrency: CONCURRENCY,
+            bcryptAloneP50: bcryptP50,
+            results,
+            targets: targetsMet,
+          },
+          null,
+          2,
+        ),
+      );
       console.log(`figures written to ${jsonFile}`);
     }
   } finally {

@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { type RunningServer, startServer } from "@earlybird/devdb";
 import { MongoClient } from "mongodb";
-import { startServer, type RunningServer } from "@earlybird/devdb";
 import { probePort } from "./lib/ports.ts";
 import { DEV_VARS_FILE, isLoopbackUri, PROJECT_ROOT, redactUri, scriptConfig } from "./lib/settings.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";
@@ -42,7 +42,8 @@ class DevError extends Error {}
 function portOption(raw: string | undefined, fallback: number, name: string): number {
   if (raw === undefined || raw === "") return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new DevError(`${name} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new DevError(`${name} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
   return port;
 }
 
@@ -121,14 +122,20 @@ async function ensureDevAdmin(uri: string, dbName: string, bcryptCost: number): 
   try {
     const db = client.db(dbName);
     try {
-      const { generatedPassword } = await createStaffUser(db, { email: DEV_ADMIN_EMAIL, role: "admin", name: "Dev Admin" }, bcryptCost);
+      const { generatedPassword } = await createStaffUser(
+        db,
+        { email: DEV_ADMIN_EMAIL, role: "admin", name: "Dev Admin" },
+        bcryptCost,
+      );
       say(`Dev admin created: ${DEV_ADMIN_EMAIL}`);
       say(`Password (shown only now): ${generatedPassword}`);
     } catch (err) {
       if (!(err instanceof UserCreateError && err.exitCode === 2)) throw err; // 2: the email exists already
       say(`Dev admin: ${DEV_ADMIN_EMAIL} (password printed on the first run; make another admin with npm run user:create)`);
     }
-    say(`SMS one-time codes: with SMS_PROVIDER=console (the dev default) each code is printed below as a JSON line {"msg":"sms","to":…,"text":…} (docs/sms.md)`);
+    say(
+      `SMS one-time codes: with SMS_PROVIDER=console (the dev default) each code is printed below as a JSON line {"msg":"sms","to":…,"text":…} (docs/sms.md)`,
+    );
   } finally {
     await client.close();
   }
@@ -183,14 +190,19 @@ async function main(): Promise<number> {
     const devVarsPath = join(options.stateDir, DEV_VARS_FILE);
     const config = scriptConfig(options.stateDir);
     const external = process.env.MONGODB_URI?.trim();
-    if (options.wrangler) await assertPortFree(options.port, "API", "stop the other `npm run dev` / wrangler dev, or use --port / DEV_PORT");
+    if (options.wrangler)
+      await assertPortFree(options.port, "API", "stop the other `npm run dev` / wrangler dev, or use --port / DEV_PORT");
 
     let uri: string;
     if (external) {
       uri = external;
       say(`Database: MONGODB_URI (${redactUri(uri)})`);
     } else {
-      await assertPortFree(options.dbPort, "embedded database", "stop the other `npm run dev` / `npm run db`, or use --db-port / DEV_DB_PORT");
+      await assertPortFree(
+        options.dbPort,
+        "embedded database",
+        "stop the other `npm run dev` / `npm run db`, or use --db-port / DEV_DB_PORT",
+      );
       mkdirSync(options.dataDir, { recursive: true });
       const started = await startServer({ port: options.dbPort, dir: options.dataDir, quiet: true });
       if (stopping) {
@@ -216,7 +228,9 @@ async function main(): Promise<number> {
     const settings: Record<string, string> = { MONGODB_URI: uri };
     if (process.env.DB_NAME) settings.DB_NAME = process.env.DB_NAME;
     const vars = writeDevVars(devVarsPath, settings);
-    say(`${shown(devVarsPath)}: ${vars.created ? "created with a new JWT_SECRET" : vars.newSecret ? "added a new JWT_SECRET" : "kept its JWT_SECRET"}`);
+    say(
+      `${shown(devVarsPath)}: ${vars.created ? "created with a new JWT_SECRET" : vars.newSecret ? "added a new JWT_SECRET" : "kept its JWT_SECRET"}`,
+    );
     const problem = scriptConfig(options.stateDir, {}).jwtSecretProblem;
     if (problem) say(`  warning: ${problem}; auth routes will answer 500 until you fix it (delete the line to get a new one)`);
 
@@ -245,7 +259,7 @@ async function main(): Promise<number> {
     return await finished;
   } catch (err) {
     if (stopping) return await finished; // failures caused by stopping mid-start are not news
-    process.stderr.write(`error: ${err instanceof DevError ? err.message : (err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`error: ${err instanceof DevError ? err.message : ((err as Error).stack ?? String(err))}\n`);
     await stop(1, "");
     return 1;
   }

@@ -1,7 +1,7 @@
 // Generates a large legacy-shaped data set (users + customers_v2) covering every link-back-fill
 // case, deterministically from a seed, for rehearsing migration 002 and for its tests.
 //   MONGODB_URI=… DB_NAME=… npm exec -- node scripts/generate-legacy-data.ts --customers 20000 [--seed 1] [--drop]
-import { ObjectId, type Db, type Document } from "mongodb";
+import { type Db, type Document, ObjectId } from "mongodb";
 import { customerLoginEmail } from "../src/db/collections.ts";
 import type { Reason } from "./migrate/link-plan.ts";
 
@@ -95,48 +95,165 @@ export function generateLegacyData(options: { customers: number; seed?: number }
   };
 
   const cases: Case[] = [
-    [25, () => { const c = customer("phone"); user({ phone: spell(c.phone) }); }],
-    [15, () => {
-      const c = customer("email_pattern");
-      const email = customerLoginEmail(c.id);
-      user({ email: pick([email, email.toUpperCase(), `Customer-${c.id}@EarlyBird.local`]), phone: random() < 0.5 ? spell(c.phone) : newPhone() });
-    }],
-    [10, () => { const u = user(); const c = customer("already_linked", { user_id: u.id }); u.customer_v2_id = c.id; }],
-    [5, () => { const u = user({ phone: null }); const c = customer("repair_half_link", random() < 0.5 ? {} : { user_id: null }); u.customer_v2_id = c.id; }],
-    [5, () => { const u = user(random() < 0.5 ? {} : { customer_v2_id: null }); customer("repair_half_link", { user_id: u.id }); }],
-    [5, () => { const c = customer("ambiguous_phone"); user({ phone: spell(c.phone) }); user({ phone: spell(c.phone) }); }],
-    [3, () => {
-      const c1 = customer("ambiguous_phone");
-      customer("ambiguous_phone", { phone: spell(c1.phone) });
-      user({ phone: spell(c1.phone) });
-    }],
-    [2, () => { const u = user(); const c1 = customer("conflict", { user_id: u.id }); customer("conflict", { user_id: u.id }); if (random() < 0.5) u.customer_v2_id = c1.id; }],
-    [1, () => {
-      const u1 = user();
-      const u2 = user();
-      const c1 = customer("conflict", { user_id: u1.id });
-      const c2 = customer("conflict", { user_id: u2.id });
-      u1.customer_v2_id = c2.id;
-      u2.customer_v2_id = c1.id;
-    }],
-    [2, () => { const c = customer("dangling", { user_id: random() < 0.5 ? uuid() : hex(24) }); if (random() < 0.5) user({ phone: spell(c.phone) }); }],
-    [1, () => { const u = user(); const missing = uuid(); u.customer_v2_id = missing; intended.set(missing, "dangling"); }],
+    [
+      25,
+      () => {
+        const c = customer("phone");
+        user({ phone: spell(c.phone) });
+      },
+    ],
+    [
+      15,
+      () => {
+        const c = customer("email_pattern");
+        const email = customerLoginEmail(c.id);
+        user({
+          email: pick([email, email.toUpperCase(), `Customer-${c.id}@EarlyBird.local`]),
+          phone: random() < 0.5 ? spell(c.phone) : newPhone(),
+        });
+      },
+    ],
+    [
+      10,
+      () => {
+        const u = user();
+        const c = customer("already_linked", { user_id: u.id });
+        u.customer_v2_id = c.id;
+      },
+    ],
+    [
+      5,
+      () => {
+        const u = user({ phone: null });
+        const c = customer("repair_half_link", random() < 0.5 ? {} : { user_id: null });
+        u.customer_v2_id = c.id;
+      },
+    ],
+    [
+      5,
+      () => {
+        const u = user(random() < 0.5 ? {} : { customer_v2_id: null });
+        customer("repair_half_link", { user_id: u.id });
+      },
+    ],
+    [
+      5,
+      () => {
+        const c = customer("ambiguous_phone");
+        user({ phone: spell(c.phone) });
+        user({ phone: spell(c.phone) });
+      },
+    ],
+    [
+      3,
+      () => {
+        const c1 = customer("ambiguous_phone");
+        customer("ambiguous_phone", { phone: spell(c1.phone) });
+        user({ phone: spell(c1.phone) });
+      },
+    ],
+    [
+      2,
+      () => {
+        const u = user();
+        const c1 = customer("conflict", { user_id: u.id });
+        customer("conflict", { user_id: u.id });
+        if (random() < 0.5) u.customer_v2_id = c1.id;
+      },
+    ],
+    [
+      1,
+      () => {
+        const u1 = user();
+        const u2 = user();
+        const c1 = customer("conflict", { user_id: u1.id });
+        const c2 = customer("conflict", { user_id: u2.id });
+        u1.customer_v2_id = c2.id;
+        u2.customer_v2_id = c1.id;
+      },
+    ],
+    [
+      2,
+      () => {
+        const c = customer("dangling", { user_id: random() < 0.5 ? uuid() : hex(24) });
+        if (random() < 0.5) user({ phone: spell(c.phone) });
+      },
+    ],
+    [
+      1,
+      () => {
+        const u = user();
+        const missing = uuid();
+        u.customer_v2_id = missing;
+        intended.set(missing, "dangling");
+      },
+    ],
     [12, () => customer("no_match")],
-    [3, () => {
-      const c = customer("no_match");
-      const phone = pick(["", null, "absent"]);
-      if (phone === "absent") delete c.phone;
-      else c.phone = phone;
-    }],
-    [3, () => { const bad = pick(INVALID_PHONES); customer("no_match", { phone: bad }); user({ phone: bad }); }],
-    [3, () => { const c = customer("no_match"); user({ role: pick(STAFF_ROLES), phone: spell(c.phone) }); }],
-    [2, () => { const c = customer("phone"); user({ phone: spell(c.phone) }); user({ role: "delivery_boy", phone: spell(c.phone) }); }],
+    [
+      3,
+      () => {
+        const c = customer("no_match");
+        const phone = pick(["", null, "absent"]);
+        if (phone === "absent") delete c.phone;
+        else c.phone = phone;
+      },
+    ],
+    [
+      3,
+      () => {
+        const bad = pick(INVALID_PHONES);
+        customer("no_match", { phone: bad });
+        user({ phone: bad });
+      },
+    ],
+    [
+      3,
+      () => {
+        const c = customer("no_match");
+        user({ role: pick(STAFF_ROLES), phone: spell(c.phone) });
+      },
+    ],
+    [
+      2,
+      () => {
+        const c = customer("phone");
+        user({ phone: spell(c.phone) });
+        user({ role: "delivery_boy", phone: spell(c.phone) });
+      },
+    ],
     [3, () => user({ phone: random() < 0.5 ? newPhone() : null })],
     // Staff and contested claims: never linked, each customer one conflict.
-    [1, () => { const c = customer("conflict"); user({ role: pick(STAFF_ROLES), customer_v2_id: c.id }); user({ phone: spell(c.phone) }); }],
-    [1, () => { const s = user({ role: pick(STAFF_ROLES), ...(random() < 0.5 && { customer_v2_id: null }) }); customer("conflict", { user_id: s.id }); }],
-    [1, () => { const u1 = user(); const c = customer("conflict", { user_id: u1.id }); user({ customer_v2_id: c.id }); }],
-    [1, () => { const c = customer("conflict", random() < 0.5 ? {} : { user_id: null }); user({ email: customerLoginEmail(c.id), customer_v2_id: c.id }); user({ customer_v2_id: c.id }); }],
+    [
+      1,
+      () => {
+        const c = customer("conflict");
+        user({ role: pick(STAFF_ROLES), customer_v2_id: c.id });
+        user({ phone: spell(c.phone) });
+      },
+    ],
+    [
+      1,
+      () => {
+        const s = user({ role: pick(STAFF_ROLES), ...(random() < 0.5 && { customer_v2_id: null }) });
+        customer("conflict", { user_id: s.id });
+      },
+    ],
+    [
+      1,
+      () => {
+        const u1 = user();
+        const c = customer("conflict", { user_id: u1.id });
+        user({ customer_v2_id: c.id });
+      },
+    ],
+    [
+      1,
+      () => {
+        const c = customer("conflict", random() < 0.5 ? {} : { user_id: null });
+        user({ email: customerLoginEmail(c.id), customer_v2_id: c.id });
+        user({ customer_v2_id: c.id });
+      },
+    ],
   ];
   const totalWeight = cases.reduce((sum, [w]) => sum + w, 0);
   while (customers.length < options.customers) {
@@ -153,7 +270,10 @@ export function generateLegacyData(options: { customers: number; seed?: number }
 }
 
 export async function insertGenerated(db: Db, data: GeneratedData): Promise<void> {
-  for (const [name, docs] of [["users", data.users], ["customers_v2", data.customers]] as const) {
+  for (const [name, docs] of [
+    ["users", data.users],
+    ["customers_v2", data.customers],
+  ] as const) {
     for (let i = 0; i < docs.length; i += 5000) await db.collection(name).insertMany(docs.slice(i, i + 5000), { ordered: true });
   }
 }
@@ -162,22 +282,41 @@ if (import.meta.main) {
   const { parseArgs } = await import("node:util");
   const { MongoClient } = await import("mongodb");
   const { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI } = await import("../src/config.ts");
-  const { values } = parseArgs({ options: { customers: { type: "string", default: "20000" }, seed: { type: "string", default: "1" }, drop: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: {
+      customers: { type: "string", default: "20000" },
+      seed: { type: "string", default: "1" },
+      drop: { type: "boolean" },
+    },
+  });
   const count = Number(values.customers);
   const seed = Number(values.seed);
   if (!Number.isInteger(count) || count <= 0 || !Number.isInteger(seed)) {
     console.error("usage: generate-legacy-data.ts --customers N [--seed S] [--drop]");
     process.exit(1);
   }
-  const client = await new MongoClient(process.env.MONGODB_URI || DEFAULT_MONGODB_URI, { serverSelectionTimeoutMS: 5000 }).connect();
+  const client = await new MongoClient(process.env.MONGODB_URI || DEFAULT_MONGODB_URI, {
+    serverSelectionTimeoutMS: 5000,
+  }).connect();
   try {
     const db = client.db(process.env.DB_NAME || DEFAULT_DB_NAME);
-    const existing = (await db.collection("users").estimatedDocumentCount()) + (await db.collection("customers_v2").estimatedDocumentCount());
+    const existing =
+      (await db.collection("users").estimatedDocumentCount()) + (await db.collection("customers_v2").estimatedDocumentCount());
     if (existing > 0 && !values.drop) {
       console.error(`database ${db.databaseName} already holds users/customers_v2; pass --drop to replace them`);
       process.exitCode = 2;
     } else {
-      if (values.drop) await Promise.all([db.collection("users").drop().catch(() => {}), db.collection("customers_v2").drop().catch(() => {})]);
+      if (values.drop)
+        await Promise.all([
+          db
+            .collection("users")
+            .drop()
+            .catch(() => {}),
+          db
+            .collection("customers_v2")
+            .drop()
+            .catch(() => {}),
+        ]);
       const data = generateLegacyData({ customers: count, seed });
       await insertGenerated(db, data);
       console.log(`inserted ${data.users.length} users and ${data.customers.length} customers into ${db.databaseName}`);

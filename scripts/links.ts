@@ -3,12 +3,13 @@
 //                     npm run links -- unlink --customer C [--user U] [--dry-run] [--json]
 // Exit codes: 0 ok (check: no defects; warnings allowed), 1 check found defects, 2 link/unlink
 // refused (nothing written), 3 could not run (bad arguments, unreachable database, error).
-import { MongoClient } from "mongodb";
+
 import { parseArgs } from "node:util";
+import { MongoClient } from "mongodb";
 import { DEFAULT_DB_NAME, DEFAULT_MONGODB_URI } from "../src/config.ts";
-import { checkLinks, DEFAULT_LIST_LIMIT, formatCheck } from "./links/check.ts";
-import { LinkRefusedError, linkCustomer, unlinkCustomer, type EditResult } from "./links/edit.ts";
 import { opsDatabase, redactUri } from "./lib/settings.ts";
+import { checkLinks, DEFAULT_LIST_LIMIT, formatCheck } from "./links/check.ts";
+import { type EditResult, LinkRefusedError, linkCustomer, unlinkCustomer } from "./links/edit.ts";
 
 const USAGE = `usage: npm run links -- <check|link|unlink> [options]
 
@@ -34,6 +35,7 @@ function formatEdit(r: EditResult): string {
 }
 
 async function main(): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by parseArgs's overloads at the assignment below
   let parsed;
   try {
     parsed = parseArgs({
@@ -61,12 +63,14 @@ async function main(): Promise<number> {
     if (positionals.length !== 1 || (command !== "check" && command !== "link" && command !== "unlink")) {
       throw new UsageError(`expected one command (check, link or unlink), got ${JSON.stringify(positionals)}`);
     }
-    if (command === "check" && (values.customer !== undefined || values.user !== undefined || values["dry-run"])) throw new UsageError("check takes only --json and --limit");
+    if (command === "check" && (values.customer !== undefined || values.user !== undefined || values["dry-run"]))
+      throw new UsageError("check takes only --json and --limit");
     if (command !== "check" && !values.customer) throw new UsageError(`${command} needs --customer <id>`);
     if (command === "link" && !values.user) throw new UsageError("link needs --user <id>");
     if (command !== "check" && values.limit !== undefined) throw new UsageError("--limit only applies to check");
     const limit = values.limit === undefined ? undefined : Number(values.limit);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new UsageError(`--limit must be a non-negative integer, got ${JSON.stringify(values.limit)}`);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+      throw new UsageError(`--limit must be a non-negative integer, got ${JSON.stringify(values.limit)}`);
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}\n`);
     return 3;
@@ -77,7 +81,11 @@ async function main(): Promise<number> {
   process.stderr.write(`${command}${values["dry-run"] ? " (dry run)" : ""}: database "${dbName}" at ${redactUri(uri)}\n`);
   let client: MongoClient | null = null;
   try {
-    client = new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, appName: "earlybird-links" });
+    client = new MongoClient(uri, {
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+      appName: "earlybird-links",
+    });
     await client.connect();
     const db = client.db(dbName);
     if (command === "check") {

@@ -3,12 +3,13 @@
 // POST /api/auth/login, each at 32 connections (autocannon). Reports errors, p99 and throughput,
 // and the RSS of the workerd process(es) in the first and last window of the run.
 // LOAD_SECONDS (default 30) is the /me phase, after a short warm-up; then 2 logins per connection.
-import autocannon, { type Result } from "autocannon";
+
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MongoClient } from "mongodb";
 import { startServer } from "@earlybird/devdb";
+import autocannon, { type Result } from "autocannon";
+import { MongoClient } from "mongodb";
 import { freePort } from "./lib/ports.ts";
 import { startWranglerDev, stopProcessGroup, waitForWorker } from "./lib/wrangler-dev.ts";
 import { runMigrations } from "./migrate/runner.ts";
@@ -79,7 +80,11 @@ function phase(route: string, result: Result): LoadPhase {
 
 const mean = (values: number[]) => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
 
-export async function runLoad(options: { seconds: number; bcryptCost: number; log?: (line: string) => void }): Promise<LoadReport> {
+export async function runLoad(options: {
+  seconds: number;
+  bcryptCost: number;
+  log?: (line: string) => void;
+}): Promise<LoadReport> {
   const log = options.log ?? (() => undefined);
   const stateDir = mkdtempSync(join(tmpdir(), "earlybird-load-"));
   const server = await startServer({ port: 0, quiet: true });
@@ -89,14 +94,24 @@ export async function runLoad(options: { seconds: number; bcryptCost: number; lo
     if (report.outcome !== "ok") throw new Error(`migrations: ${report.message}`);
     const client = await new MongoClient(server.uri).connect();
     const email = "load.admin@earlybird.local";
-    const { generatedPassword } = await createStaffUser(client.db(DB_NAME), { email, role: "admin", name: "Load" }, options.bcryptCost);
+    const { generatedPassword } = await createStaffUser(
+      client.db(DB_NAME),
+      { email, role: "admin", name: "Load" },
+      options.bcryptCost,
+    );
     await client.close();
     const envFile = join(stateDir, ".dev.vars");
     writeFileSync(
       envFile,
-      [`MONGODB_URI=${server.uri}`, `DB_NAME=${DB_NAME}`, `JWT_SECRET=load-${crypto.randomUUID()}-${crypto.randomUUID()}`, `BCRYPT_COST=${options.bcryptCost}`, "LOG_LEVEL=error",
+      [
+        `MONGODB_URI=${server.uri}`,
+        `DB_NAME=${DB_NAME}`,
+        `JWT_SECRET=load-${crypto.randomUUID()}-${crypto.randomUUID()}`,
+        `BCRYPT_COST=${options.bcryptCost}`,
+        "LOG_LEVEL=error",
         // All the load comes from one address (127.0.0.1): the per-IP login limit would turn it into 429s.
-        "LOGIN_IP_LIMIT_PER_MINUTE=100000"].join("\n"),
+        "LOGIN_IP_LIMIT_PER_MINUTE=100000",
+      ].join("\n"),
       { mode: 0o600 },
     );
     // The port is free when picked but may be taken before workerd binds it (other processes on
@@ -116,12 +131,22 @@ export async function runLoad(options: { seconds: number; bcryptCost: number; lo
     }
     const base = `http://127.0.0.1:${port}`;
     const loginBody = JSON.stringify({ email, password: generatedPassword });
-    const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: loginBody });
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: loginBody,
+    });
     if (login.status !== 200) throw new Error(`login before the run answered ${login.status}`);
     const { access_token: token } = (await login.json()) as { access_token: string };
 
     // Warm-up (not measured): the first requests load the bundle and JIT-compile the hot paths.
-    await autocannon({ url: `${base}/api/auth/me`, connections: CONNECTIONS, duration: options.seconds >= 30 ? 5 : 2, timeout: 30, headers: { authorization: `Bearer ${token}` } });
+    await autocannon({
+      url: `${base}/api/auth/me`,
+      connections: CONNECTIONS,
+      duration: options.seconds >= 30 ? 5 : 2,
+      timeout: 30,
+      headers: { authorization: `Bearer ${token}` },
+    });
 
     const pgid = wrangler.pid!;
     const samples: { at: number; kib: number }[] = [];
@@ -131,7 +156,13 @@ export async function runLoad(options: { seconds: number; bcryptCost: number; lo
 
     log(`GET /api/auth/me: ${CONNECTIONS} connections, ${options.seconds} s`);
     const meStarted = Date.now() - started;
-    const me = await autocannon({ url: `${base}/api/auth/me`, connections: CONNECTIONS, duration: options.seconds, timeout: 30, headers: { authorization: `Bearer ${token}` } });
+    const me = await autocannon({
+      url: `${base}/api/auth/me`,
+      connections: CONNECTIONS,
+      duration: options.seconds,
+      timeout: 30,
+      headers: { authorization: `Bearer ${token}` },
+    });
     const meEnded = Date.now() - started;
     // Logins are counted, not timed: at 32 connections one login can take longer than a short phase.
     const loginCount = CONNECTIONS * 2;
@@ -169,7 +200,10 @@ export function formatLoadReport(report: LoadReport): string {
   const lines = [
     `| route | s | requests | 2xx | errors | timeouts | non-2xx | p50 ms | p99 ms | req/s |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
-    ...report.phases.map((p) => `| ${p.route} | ${p.seconds} | ${p.requests} | ${p.ok} | ${p.errors} | ${p.timeouts} | ${p.non2xx} | ${p.p50Ms} | ${p.p99Ms} | ${p.perSecond.toFixed(1)} |`),
+    ...report.phases.map(
+      (p) =>
+        `| ${p.route} | ${p.seconds} | ${p.requests} | ${p.ok} | ${p.errors} | ${p.timeouts} | ${p.non2xx} | ${p.p50Ms} | ${p.p99Ms} | ${p.perSecond.toFixed(1)} |`,
+    ),
     "",
     `workerd RSS during /me: ${report.rssFirstMiB.toFixed(1)} MiB (first ${report.windowSeconds.toFixed(0)} s) → ${report.rssLastMiB.toFixed(1)} MiB (last ${report.windowSeconds.toFixed(0)} s); peak ${report.rssPeakMiB.toFixed(1)} MiB; ${report.connections} connections`,
   ];
@@ -179,7 +213,11 @@ export function formatLoadReport(report: LoadReport): string {
 if (import.meta.main) {
   const seconds = Number(process.env.LOAD_SECONDS ?? 30);
   if (!Number.isFinite(seconds) || seconds < 3 || seconds > 60) throw new Error("LOAD_SECONDS must be 3–60");
-  const report = await runLoad({ seconds, bcryptCost: Number(process.env.LOAD_BCRYPT_COST ?? 10), log: (line) => console.error(line) });
+  const report = await runLoad({
+    seconds,
+    bcryptCost: Number(process.env.LOAD_BCRYPT_COST ?? 10),
+    log: (line) => console.error(line),
+  });
   console.log(`EarlyBird load test — wrangler dev (workerd) + embedded database, loopback\n\n${formatLoadReport(report)}`);
   const failed = report.phases.some((p) => p.errors + p.timeouts + p.non2xx > 0);
   process.exitCode = failed ? 1 : 0;

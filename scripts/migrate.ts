@@ -9,7 +9,7 @@ import { opsDatabase, redactUri } from "./lib/settings.ts";
 import { createMigration } from "./migrate/create.ts";
 import { formatReport } from "./migrate/format.ts";
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from "./migrate/loader.ts";
-import { declaredOptions, runMigrations, stderrLogger, type Command } from "./migrate/runner.ts";
+import { type Command, declaredOptions, runMigrations, stderrLogger } from "./migrate/runner.ts";
 import type { MigrationOptionValue } from "./migrate/types.ts";
 
 const USAGE = `usage: npm run migrate -- <status|up|down> [options]
@@ -41,7 +41,10 @@ const OPTION_NAME = /^[a-z][a-z0-9-]*$/;
  * Splits the arguments into the runner's own and the options for migrations: `--opt key[=value]`
  * and any `--key[=value]` the runner does not know (so `--unset-all-links` keeps working).
  */
-function splitMigrationOptions(args: readonly string[]): { runnerArgs: string[]; migrationOptions: Record<string, MigrationOptionValue> } {
+function splitMigrationOptions(args: readonly string[]): {
+  runnerArgs: string[];
+  migrationOptions: Record<string, MigrationOptionValue>;
+} {
   const runnerArgs: string[] = [];
   const migrationOptions: Record<string, MigrationOptionValue> = {};
   const add = (spec: string) => {
@@ -74,7 +77,12 @@ async function usage(): Promise<string> {
   let lines: string;
   try {
     const declared = declaredOptions(await loadMigrations(process.env.MIGRATIONS_DIR || DEFAULT_MIGRATIONS_DIR));
-    lines = declared.map((d) => `    --${d.name}${d.type === "string" ? "=VALUE" : ""} (${d.commands.join("/")} of ${d.id}): ${d.description}`).join("\n") || "    (none)";
+    lines =
+      declared
+        .map(
+          (d) => `    --${d.name}${d.type === "string" ? "=VALUE" : ""} (${d.commands.join("/")} of ${d.id}): ${d.description}`,
+        )
+        .join("\n") || "    (none)";
   } catch (err) {
     lines = `    (cannot list them: ${(err as Error).message})`;
   }
@@ -99,6 +107,7 @@ async function confirmOnTerminal(question: string): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by parseArgs's overloads at the assignment below
   let parsed;
   let migrationOptions: Record<string, MigrationOptionValue>;
   try {
@@ -128,7 +137,9 @@ async function main(): Promise<number> {
   const command = positionals[0];
   if (command === "create") {
     if (positionals.length !== 2) {
-      process.stderr.write(`error: create takes one name (quote it if it has spaces), got ${JSON.stringify(positionals.slice(1))}\n\n${await usage()}\n`);
+      process.stderr.write(
+        `error: create takes one name (quote it if it has spaces), got ${JSON.stringify(positionals.slice(1))}\n\n${await usage()}\n`,
+      );
       return 1;
     }
     try {
@@ -142,7 +153,9 @@ async function main(): Promise<number> {
     }
   }
   if (positionals.length !== 1 || (command !== "status" && command !== "up" && command !== "down")) {
-    process.stderr.write(`error: expected one command (status, up, down or create), got ${JSON.stringify(positionals)}\n\n${await usage()}\n`);
+    process.stderr.write(
+      `error: expected one command (status, up, down or create), got ${JSON.stringify(positionals)}\n\n${await usage()}\n`,
+    );
     return 1;
   }
   let leaseMs: number | undefined;
@@ -161,7 +174,9 @@ async function main(): Promise<number> {
   const abort = new AbortController();
   process.on("SIGINT", () => {
     if (abort.signal.aborted) process.exit(130);
-    process.stderr.write("\ninterrupt: stopping after the current batch (Ctrl-C again to quit at once; the lock then expires on its own)\n");
+    process.stderr.write(
+      "\ninterrupt: stopping after the current batch (Ctrl-C again to quit at once; the lock then expires on its own)\n",
+    );
     abort.abort();
   });
 

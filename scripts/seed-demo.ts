@@ -3,9 +3,9 @@
 // service (in-process, so customers get their linked users exactly as in production).
 // Safe to run again: existing products, staff and customers are left as they are.
 import { parseArgs } from "node:util";
-import { MongoClient, type Db } from "mongodb";
-import { productsCollection, usersCollection, type ProductDoc } from "../src/db/collections.ts";
-import { directStore, type ClosableStore } from "../src/db/client.ts";
+import { type Db, MongoClient } from "mongodb";
+import { type ClosableStore, directStore } from "../src/db/client.ts";
+import { type ProductDoc, productsCollection, usersCollection } from "../src/db/collections.ts";
 import { isDuplicateKey } from "../src/db/errors.ts";
 import { ApiError } from "../src/lib/errors.ts";
 import { createLogger } from "../src/lib/logger.ts";
@@ -29,9 +29,33 @@ const STAFF = [
 ] as const;
 
 const CUSTOMERS = [
-  { name: "Asha Rao", phone: "9000000001", area: "Indiranagar", address: "12, 4th Cross, HAL 2nd Stage", product: 0, mode: "fixed_daily", qty: 2 },
-  { name: "Vikram Iyer", phone: "9000000002", area: "Koramangala", address: "45, 6th Block", product: 1, mode: "weekly_pattern", qty: 1 },
-  { name: "Meena Pillai", phone: "9000000003", area: "Jayanagar", address: "7, 9th Main, 4th Block", product: 2, mode: "fixed_daily", qty: 1 },
+  {
+    name: "Asha Rao",
+    phone: "9000000001",
+    area: "Indiranagar",
+    address: "12, 4th Cross, HAL 2nd Stage",
+    product: 0,
+    mode: "fixed_daily",
+    qty: 2,
+  },
+  {
+    name: "Vikram Iyer",
+    phone: "9000000002",
+    area: "Koramangala",
+    address: "45, 6th Block",
+    product: 1,
+    mode: "weekly_pattern",
+    qty: 1,
+  },
+  {
+    name: "Meena Pillai",
+    phone: "9000000003",
+    area: "Jayanagar",
+    address: "7, 9th Main, 4th Block",
+    product: 2,
+    mode: "fixed_daily",
+    qty: 1,
+  },
 ] as const;
 
 async function ensureProducts(db: Db): Promise<ProductDoc[]> {
@@ -51,10 +75,14 @@ async function main(): Promise<number> {
   const { values } = parseArgs({ options: { "allow-remote": { type: "boolean" } } });
   const config = scriptConfig();
   if (!isLoopbackUri(config.mongodbUri) && !values["allow-remote"]) {
-    process.stderr.write(`error: refusing to seed demo data into ${redactUri(config.mongodbUri)} (not on this machine); pass --allow-remote if you mean it\n`);
+    process.stderr.write(
+      `error: refusing to seed demo data into ${redactUri(config.mongodbUri)} (not on this machine); pass --allow-remote if you mean it\n`,
+    );
     return 1;
   }
-  const client = await new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: config.serverSelectionTimeoutMs }).connect();
+  const client = await new MongoClient(config.mongodbUri, {
+    serverSelectionTimeoutMS: config.serverSelectionTimeoutMs,
+  }).connect();
   let data: ClosableStore | null = null;
   try {
     const db = client.db(config.dbName);
@@ -82,7 +110,8 @@ async function main(): Promise<number> {
     const store = data.store;
     const logger = createLogger("error");
     const caller = { id: marketing.id, role: marketing.role, ...(marketing.name ? { name: marketing.name } : {}) };
-    const call = async (body: unknown) => {
+    type Outcome = { created: ReturnType<typeof presentOnboarding> } | { refused: string };
+    const call = async (body: unknown): Promise<Outcome> => {
       try {
         const records = await onboardCustomer(
           { store, bcryptCost: config.bcryptCost, logger, now: new Date() },
@@ -90,9 +119,9 @@ async function main(): Promise<number> {
           CustomerWithSubscriptionBodySchema.parse(body),
           null,
         );
-        return { status: 201, body: presentOnboarding(records) as Record<string, any> };
+        return { created: presentOnboarding(records) };
       } catch (err) {
-        if (err instanceof ApiError || isDuplicateKey(err)) return { status: 409, body: { error: { code: err instanceof ApiError ? err.code : "conflict" } } as Record<string, any> };
+        if (err instanceof ApiError || isDuplicateKey(err)) return { refused: err instanceof ApiError ? err.code : "conflict" };
         throw err;
       }
     };
@@ -108,16 +137,14 @@ async function main(): Promise<number> {
         start_date: start,
         ...(c.mode === "weekly_pattern" ? { weekly_pattern: [1, 3, 5] } : {}),
       };
-      const res = await call(
-        { customer: { name: c.name, phone: c.phone, area: c.area, address: c.address }, subscription },
-      );
-      if (res.status === 201) {
-        const { customer, user, initial_password } = res.body;
-        process.stdout.write(`  ${customer.name.padEnd(14)} phone ${c.phone}  login ${user.email}  password: ${initial_password}\n`);
-      } else if (res.status === 409) {
-        process.stdout.write(`  ${c.name.padEnd(14)} phone ${c.phone}  (exists: ${res.body.error?.code})\n`);
+      const res = await call({ customer: { name: c.name, phone: c.phone, area: c.area, address: c.address }, subscription });
+      if ("created" in res) {
+        const { customer, user, initial_password } = res.created;
+        process.stdout.write(
+          `  ${customer.name.padEnd(14)} phone ${c.phone}  login ${user.email}  password: ${initial_password}\n`,
+        );
       } else {
-        throw new Error(`creating ${c.name} failed with ${res.status}: ${JSON.stringify(res.body)}`);
+        process.stdout.write(`  ${c.name.padEnd(14)} phone ${c.phone}  (exists: ${res.refused})\n`);
       }
     }
     process.stdout.write("\nCustomers log in with their phone or email and must change the initial password.\n");

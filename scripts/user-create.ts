@@ -1,8 +1,9 @@
 // Creates a staff user: npm run user:create -- --email E --role R [--name N] [--phone P] [--password-stdin] [--json]
 // Exit codes: 0 created, 1 failure (bad arguments or values, unreachable database), 2 refused (email taken).
-import { MongoClient, type Db } from "mongodb";
+
 import { parseArgs } from "node:util";
-import { STAFF_ROLES, usersCollection, type UserDoc } from "../src/db/collections.ts";
+import { type Db, MongoClient } from "mongodb";
+import { STAFF_ROLES, type UserDoc, usersCollection } from "../src/db/collections.ts";
 import { isDuplicateKey } from "../src/db/errors.ts";
 import { emailExists } from "../src/db/users.ts";
 import { normalizePhone } from "../src/lib/phone.ts";
@@ -59,7 +60,9 @@ export function validateStaffUser(input: StaffUserInput): ValidStaffUser {
   if (!parsedEmail.success) throw new UserCreateError(`email ${JSON.stringify(input.email)} is not a valid email address`);
   const email = parsedEmail.data;
   if (input.role === "customer") {
-    throw new UserCreateError("role customer is not a staff role: customers are created with their customer record (POST /api/phase0-v2/customers)");
+    throw new UserCreateError(
+      "role customer is not a staff role: customers are created with their customer record (POST /api/phase0-v2/customers)",
+    );
   }
   if (!isStaffRole(input.role)) {
     throw new UserCreateError(`role ${JSON.stringify(input.role)} is not a staff role; use one of: ${STAFF_ROLES.join(", ")}`);
@@ -68,7 +71,9 @@ export function validateStaffUser(input: StaffUserInput): ValidStaffUser {
   if (input.phone !== undefined) {
     phone = normalizePhone(input.phone);
     if (phone === null) {
-      throw new UserCreateError(`phone ${JSON.stringify(input.phone)} is not an Indian mobile number (10 digits starting with 6-9, optionally +91/91/0)`);
+      throw new UserCreateError(
+        `phone ${JSON.stringify(input.phone)} is not an Indian mobile number (10 digits starting with 6-9, optionally +91/91/0)`,
+      );
     }
   }
   if (input.password !== undefined) {
@@ -120,7 +125,9 @@ async function readPassword(): Promise<string> {
   if (!stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+    return Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/\r?\n$/, "");
   }
   process.stderr.write("Password: ");
   stdin.setRawMode(true);
@@ -187,7 +194,10 @@ async function main(): Promise<number> {
       input.password = await readPassword();
       validateStaffUser(input);
     }
-    client = new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: config.serverSelectionTimeoutMs, appName: "earlybird-user-create" });
+    client = new MongoClient(config.mongodbUri, {
+      serverSelectionTimeoutMS: config.serverSelectionTimeoutMs,
+      appName: "earlybird-user-create",
+    });
     try {
       await client.connect();
     } catch (err) {
@@ -199,7 +209,9 @@ async function main(): Promise<number> {
       process.stdout.write(`${JSON.stringify({ user: created.user, generated_password: created.generatedPassword })}\n`);
     } else {
       const { user } = created;
-      process.stdout.write(`Created ${user.role} ${user.email} (id ${user.id}) in ${config.dbName} at ${redactUri(config.mongodbUri)}\n`);
+      process.stdout.write(
+        `Created ${user.role} ${user.email} (id ${user.id}) in ${config.dbName} at ${redactUri(config.mongodbUri)}\n`,
+      );
       if (created.generatedPassword) {
         process.stdout.write(`Password (shown only now; the user must change it at first login): ${created.generatedPassword}\n`);
       }

@@ -1,18 +1,18 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./env.ts";
-import { notFound, onError } from "./middleware/error-handler.ts";
 import { corsPolicy } from "./middleware/cors.ts";
+import { notFound, onError } from "./middleware/error-handler.ts";
+import { jsonBodies, limitBodySize } from "./middleware/request-body.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { requestLog } from "./middleware/request-log.ts";
-import { jsonBodies, limitBodySize } from "./middleware/request-body.ts";
-import { registerDocs } from "./routes/docs/index.ts";
 import { authEventRoutes } from "./routes/admin/auth-events.ts";
-import { authRoutes } from "./routes/auth/index.ts";
 import { adminStatsRoutes } from "./routes/admin/stats.ts";
 import { adminUserRoutes } from "./routes/admin/users.ts";
+import { authRoutes } from "./routes/auth/index.ts";
 import { backOfficeCustomerRoutes } from "./routes/customers/back-office.ts";
 import { customerRoutes } from "./routes/customers/index.ts";
+import { registerDocs } from "./routes/docs/index.ts";
 import { healthRoutes } from "./routes/health/index.ts";
 
 export function createApp(): OpenAPIHono<AppEnv> {

@@ -35,19 +35,46 @@ const text = (fallback: string) => setting("a non-blank text", z.string().trim()
 const integer = (fallback: number, min: number, max: number) =>
   setting(
     `an integer from ${min} to ${max}`,
-    z.string().trim().regex(/^-?\d+$/).transform(Number).pipe(z.number().int().min(min).max(max)).default(fallback),
+    z
+      .string()
+      .trim()
+      .regex(/^-?\d+$/)
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max))
+      .default(fallback),
   );
 
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.string().trim().toLowerCase().pipe(z.enum(values));
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.string().trim().toLowerCase().pipe(z.enum(values));
 
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/i;
 const ORIGIN = /^(\*|https?:\/\/[^\s/]+)$/i;
 
 const settingsShape = {
-  ENVIRONMENT: setting("a lower-case name such as development, test or production", z.string().trim().toLowerCase().regex(/^[a-z][a-z0-9_-]*$/).default("development")),
-  MONGODB_URI: setting("a mongodb:// or mongodb+srv:// URI", z.string().trim().regex(/^mongodb(\+srv)?:\/\/\S+$/).default(DEFAULT_MONGODB_URI)),
-  DB_NAME: setting("a MongoDB database name (1-63 characters, none of /\\. \"$*<>:|?)", z.string().trim().regex(/^[^/\\. "$*<>:|?]{1,63}$/).default(DEFAULT_DB_NAME)),
+  ENVIRONMENT: setting(
+    "a lower-case name such as development, test or production",
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z][a-z0-9_-]*$/)
+      .default("development"),
+  ),
+  MONGODB_URI: setting(
+    "a mongodb:// or mongodb+srv:// URI",
+    z
+      .string()
+      .trim()
+      .regex(/^mongodb(\+srv)?:\/\/\S+$/)
+      .default(DEFAULT_MONGODB_URI),
+  ),
+  DB_NAME: setting(
+    'a MongoDB database name (1-63 characters, none of /\\. "$*<>:|?)',
+    z
+      .string()
+      .trim()
+      .regex(/^[^/\\. "$*<>:|?]{1,63}$/)
+      .default(DEFAULT_DB_NAME),
+  ),
   JWT_SECRET: setting(`a secret of at least ${MIN_JWT_SECRET_BYTES} bytes`, z.string().optional()),
   JWT_ISSUER: text("earlybird-api"),
   JWT_AUDIENCE: text("earlybird-app"),
@@ -59,7 +86,12 @@ const settingsShape = {
     z
       .string()
       .default("")
-      .transform((list) => list.split(",").map((origin) => origin.trim()).filter(Boolean))
+      .transform((list) =>
+        list
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string().regex(ORIGIN))),
   ),
   MONGODB_SERVER_SELECTION_TIMEOUT_MS: integer(5_000, 100, 60_000),
@@ -80,7 +112,12 @@ const settingsShape = {
   MSG91_TEMPLATE_ID: setting("a non-blank template id", z.string().trim().optional()),
   MSG91_BASE_URL: setting(
     "an http(s) URL",
-    z.string().trim().regex(HTTP_URL).default("https://control.msg91.com").transform((url) => url.replace(/\/+$/, "")),
+    z
+      .string()
+      .trim()
+      .regex(HTTP_URL)
+      .default("https://control.msg91.com")
+      .transform((url) => url.replace(/\/+$/, "")),
   ),
   TEST_CLOCK: setting('"1" (on) or "0" (off)', z.enum(["0", "1"]).default("0")),
   MAX_BODY_BYTES: integer(DEFAULT_MAX_BODY_BYTES, 1_024, 10 * 1024 * 1024),
@@ -101,7 +138,11 @@ export const SETTING_NAMES: readonly SettingName[] = Object.keys(settingsShape).
  * Parses the bindings: each invalid value is replaced by its default and reported in
  * `problems` (names and rules only, never values).
  */
-export function parseSettings(raw: Readonly<Record<string, unknown>>): { settings: Settings; problems: string[]; invalid: ReadonlySet<SettingName> } {
+export function parseSettings(raw: Readonly<Record<string, unknown>>): {
+  settings: Settings;
+  problems: string[];
+  invalid: ReadonlySet<SettingName>;
+} {
   const input: Record<string, unknown> = {};
   for (const name of SETTING_NAMES) input[name] = raw[name];
   const first = settingsSchema.safeParse(input);
@@ -176,7 +217,8 @@ export interface SmsConfig {
 
 function jwtSecretProblemOf(secret: string | undefined): string | null {
   if (secret === undefined) return "JWT_SECRET is not set";
-  if (new TextEncoder().encode(secret).length < MIN_JWT_SECRET_BYTES) return `JWT_SECRET is shorter than ${MIN_JWT_SECRET_BYTES} bytes`;
+  if (new TextEncoder().encode(secret).length < MIN_JWT_SECRET_BYTES)
+    return `JWT_SECRET is shorter than ${MIN_JWT_SECRET_BYTES} bytes`;
   return null;
 }
 
@@ -186,9 +228,13 @@ function smsProblemOf(settings: Settings, invalid: ReadonlySet<SettingName>, pro
     case "console":
       return production ? "SMS_PROVIDER=console is refused when ENVIRONMENT=production" : null;
     case "webhook":
-      return settings.SMS_WEBHOOK_URL && settings.SMS_WEBHOOK_SECRET ? null : "SMS_PROVIDER=webhook needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET";
+      return settings.SMS_WEBHOOK_URL && settings.SMS_WEBHOOK_SECRET
+        ? null
+        : "SMS_PROVIDER=webhook needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET";
     case "msg91":
-      return settings.MSG91_AUTH_KEY && settings.MSG91_TEMPLATE_ID ? null : "SMS_PROVIDER=msg91 needs MSG91_AUTH_KEY and MSG91_TEMPLATE_ID";
+      return settings.MSG91_AUTH_KEY && settings.MSG91_TEMPLATE_ID
+        ? null
+        : "SMS_PROVIDER=msg91 needs MSG91_AUTH_KEY and MSG91_TEMPLATE_ID";
   }
 }
 

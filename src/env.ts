@@ -1,9 +1,9 @@
 import type { AppConfig } from "./config.ts";
 import type { DbGateway } from "./db/gateway.ts";
+import type { SessionRef } from "./db/sessions.ts";
 import type { DataStore } from "./db/store.ts";
 import type { PublicCustomer, PublicUser } from "./db/users.ts";
 import type { Logger } from "./lib/logger.ts";
-import type { SessionRef } from "./db/sessions.ts";
 import type { AccessClaims } from "./services/auth/tokens.ts";
 
 /** Worker bindings: [vars] from wrangler.toml plus secrets (.dev.vars / wrangler secret put). */

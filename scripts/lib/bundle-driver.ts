@@ -1,7 +1,7 @@
-import { build, type Plugin } from "esbuild";
-import { builtinModules, createRequire } from "node:module";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { builtinModules, createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { build, type Plugin } from "esbuild";
 
 /**
  * The vitest workerd pool cannot serve CommonJS `require()` of Node builtins, which the
@@ -18,7 +18,13 @@ export async function bundleDriverForTests(root: string): Promise<string> {
   const version = JSON.parse(await readFile(driverPkg, "utf8")).version as string;
   const outDir = join(root, ".cache", "test-driver");
   const outFile = join(outDir, `mongodb-${version}.mjs`);
-  if (await stat(outFile).then(() => true, () => false)) return outFile;
+  if (
+    await stat(outFile).then(
+      () => true,
+      () => false,
+    )
+  )
+    return outFile;
 
   const driver = (await import(require.resolve("mongodb"))) as Record<string, unknown>;
   const names = Object.keys(driver).filter((n) => n !== "default" && /^[A-Za-z_$][\w$]*$/.test(n));
@@ -69,7 +75,17 @@ export async function bundleDriverForTests(root: string): Promise<string> {
     logLevel: "silent" as const,
     plugins: [builtinsPlugin],
     // Optional native add-ons stay behind the driver's own guarded require().
-    external: ["kerberos", "snappy", "@mongodb-js/zstd", "mongodb-client-encryption", "@aws-sdk/credential-providers", "gcp-metadata", "socks", "aws4", "@mongodb-js/saslprep"],
+    external: [
+      "kerberos",
+      "snappy",
+      "@mongodb-js/zstd",
+      "mongodb-client-encryption",
+      "@aws-sdk/credential-providers",
+      "gcp-metadata",
+      "socks",
+      "aws4",
+      "@mongodb-js/saslprep",
+    ],
   };
   await build(options);
   const result = await build(options);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { configFrom, loadConfig, type AppConfig } from "../../src/config.ts";
+import { type AppConfig, configFrom, loadConfig } from "../../src/config.ts";
 import type { Bindings } from "../../src/env.ts";
 
 export const PROJECT_ROOT = join(import.meta.dirname, "..", "..");

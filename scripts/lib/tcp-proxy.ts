@@ -57,7 +57,10 @@ function messageCounter(onMessage: () => void): (chunk: Buffer) => void {
   };
 }
 
-export async function startTcpProxy(target: { host: string; port: number }, options: { oneWayDelayMs?: number } = {}): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  options: { oneWayDelayMs?: number } = {},
+): Promise<TcpProxy> {
   let mode: ProxyMode = "up";
   let delay = options.oneWayDelayMs ?? 0;
   const stats = { connectionsOpened: 0, connectionsActive: 0, messages: 0 };

@@ -1,6 +1,6 @@
 // Running `wrangler dev` from Node scripts (dev start-up, benchmarks): its own process group so
 // that stopping it also stops the workerd and esbuild processes it starts.
-import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./settings.ts";
@@ -24,11 +24,16 @@ export function startWranglerDev(options: WranglerDevOptions): ChildProcess {
     [
       wranglerBin,
       "dev",
-      "--config", join(PROJECT_ROOT, "wrangler.toml"),
-      "--ip", "127.0.0.1",
-      "--port", String(options.port),
-      "--env-file", options.envFile,
-      "--persist-to", join(options.stateDir, ".wrangler", "state"),
+      "--config",
+      join(PROJECT_ROOT, "wrangler.toml"),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(options.port),
+      "--env-file",
+      options.envFile,
+      "--persist-to",
+      join(options.stateDir, ".wrangler", "state"),
       "--show-interactive-dev-session=false",
     ],
     {
@@ -44,7 +49,8 @@ export function startWranglerDev(options: WranglerDevOptions): ChildProcess {
 export async function waitForWorker(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error("wrangler dev exited before the API came up (see its output above)");
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error("wrangler dev exited before the API came up (see its output above)");
     try {
       // Generous: the first request waits for the bundle to load; refused connections fail fast anyway.
       const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(30_000) });

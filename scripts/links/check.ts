@@ -19,7 +19,10 @@ export const FINDING_KINDS = {
   user_named_by_several_customers: ["error", "several customers have the same user_id (blocks migration 008_unique_links)"],
   staff_with_customer_v2_id: ["error", "a user whose role is not customer carries customer_v2_id"],
   staff_named_by_customer: ["error", "customers_v2.user_id names a user whose role is not customer"],
-  inactive_user_linked: ["warning", "a two-way link whose user is inactive (is_active false): legitimate for stopped customers, listed for review"],
+  inactive_user_linked: [
+    "warning",
+    "a two-way link whose user is inactive (is_active false): legitimate for stopped customers, listed for review",
+  ],
 } as const satisfies Record<string, readonly [Severity, string]>;
 
 export type FindingKind = keyof typeof FINDING_KINDS;
@@ -50,7 +53,10 @@ const isSet = { $nin: [null] };
 export async function checkLinks(db: Db, options: { limit?: number } = {}): Promise<CheckReport> {
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
   const findings = Object.fromEntries(
-    Object.entries(FINDING_KINDS).map(([kind, [severity, description]]) => [kind, { severity, description, count: 0, entries: [], truncated: false }]),
+    Object.entries(FINDING_KINDS).map(([kind, [severity, description]]) => [
+      kind,
+      { severity, description, count: 0, entries: [], truncated: false },
+    ]),
   ) as unknown as Record<FindingKind, Finding>;
   const add = (kind: FindingKind, entry: Document) => {
     const f = findings[kind];
@@ -68,7 +74,19 @@ export async function checkLinks(db: Db, options: { limit?: number } = {}): Prom
     { $sort: { _id: 1 } },
     { $project: { _id: 0, id: 1, user_id: 1 } },
     { $lookup: { from: "users", localField: "user_id", foreignField: "id", as: "user" } },
-    { $project: { id: 1, user_id: 1, user: { $map: { input: "$user", as: "u", in: { role: "$$u.role", is_active: "$$u.is_active", customer_v2_id: "$$u.customer_v2_id" } } } } },
+    {
+      $project: {
+        id: 1,
+        user_id: 1,
+        user: {
+          $map: {
+            input: "$user",
+            as: "u",
+            in: { role: "$$u.role", is_active: "$$u.is_active", customer_v2_id: "$$u.customer_v2_id" },
+          },
+        },
+      },
+    },
   ])) {
     scanned.customers_with_user_id++;
     const user = (c.user as Document[])[0];
@@ -76,8 +94,10 @@ export async function checkLinks(db: Db, options: { limit?: number } = {}): Prom
       add("dangling_customer", { customer_id: c.id, user_id: c.user_id });
       continue;
     }
-    if (user.role !== "customer") add("staff_named_by_customer", { customer_id: c.id, user_id: c.user_id, role: user.role ?? null });
-    if (user.customer_v2_id !== c.id) add("one_way_customer", { customer_id: c.id, user_id: c.user_id, user_points_to: user.customer_v2_id ?? null });
+    if (user.role !== "customer")
+      add("staff_named_by_customer", { customer_id: c.id, user_id: c.user_id, role: user.role ?? null });
+    if (user.customer_v2_id !== c.id)
+      add("one_way_customer", { customer_id: c.id, user_id: c.user_id, user_points_to: user.customer_v2_id ?? null });
     else if (user.is_active === false) add("inactive_user_linked", { customer_id: c.id, user_id: c.user_id });
   }
 
@@ -87,13 +107,22 @@ export async function checkLinks(db: Db, options: { limit?: number } = {}): Prom
     { $sort: { _id: 1 } },
     { $project: { _id: 0, id: 1, role: 1, customer_v2_id: 1 } },
     { $lookup: { from: "customers_v2", localField: "customer_v2_id", foreignField: "id", as: "customer" } },
-    { $project: { id: 1, role: 1, customer_v2_id: 1, customer: { $map: { input: "$customer", as: "c", in: { user_id: "$$c.user_id" } } } } },
+    {
+      $project: {
+        id: 1,
+        role: 1,
+        customer_v2_id: 1,
+        customer: { $map: { input: "$customer", as: "c", in: { user_id: "$$c.user_id" } } },
+      },
+    },
   ])) {
     scanned.users_with_customer_v2_id++;
-    if (u.role !== "customer") add("staff_with_customer_v2_id", { user_id: u.id, role: u.role ?? null, customer_id: u.customer_v2_id });
+    if (u.role !== "customer")
+      add("staff_with_customer_v2_id", { user_id: u.id, role: u.role ?? null, customer_id: u.customer_v2_id });
     const customer = (u.customer as Document[])[0];
     if (customer === undefined) add("dangling_user", { user_id: u.id, customer_id: u.customer_v2_id });
-    else if (customer.user_id !== u.id) add("one_way_user", { user_id: u.id, customer_id: u.customer_v2_id, customer_points_to: customer.user_id ?? null });
+    else if (customer.user_id !== u.id)
+      add("one_way_user", { user_id: u.id, customer_id: u.customer_v2_id, customer_points_to: customer.user_id ?? null });
   }
 
   // Duplicates: grouped by the server, only groups of two or more come back (members capped).
@@ -120,7 +149,9 @@ export async function checkLinks(db: Db, options: { limit?: number } = {}): Prom
 
 /** The report for people: one line per kind found, with its first entries. */
 export function formatCheck(report: CheckReport): string {
-  const lines = [`link integrity of "${report.database}": ${report.scanned.customers_with_user_id} customers with user_id, ${report.scanned.users_with_customer_v2_id} users with customer_v2_id`];
+  const lines = [
+    `link integrity of "${report.database}": ${report.scanned.customers_with_user_id} customers with user_id, ${report.scanned.users_with_customer_v2_id} users with customer_v2_id`,
+  ];
   for (const [kind, f] of Object.entries(report.findings)) {
     if (f.count === 0) continue;
     lines.push(`${f.severity === "error" ? "ERROR" : "warning"} ${kind}: ${f.count} — ${f.description}`);

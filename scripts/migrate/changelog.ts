@@ -15,7 +15,10 @@ export interface ChangelogEntry {
 }
 
 export async function readChangelog(db: Db): Promise<ChangelogEntry[]> {
-  return db.collection<ChangelogEntry>(CHANGELOG_COLLECTION).find({}, { sort: { _id: 1 } }).toArray();
+  return db
+    .collection<ChangelogEntry>(CHANGELOG_COLLECTION)
+    .find({}, { sort: { _id: 1 } })
+    .toArray();
 }
 
 export async function recordApplied(db: Db, entry: Omit<ChangelogEntry, "_id">): Promise<void> {

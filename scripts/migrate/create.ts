@@ -15,7 +15,9 @@ const MAX_NAME = 60;
 export function snakeName(raw: string): string {
   const trimmed = raw.trim();
   if (!/^[A-Za-z][A-Za-z0-9 _-]*$/.test(trimmed)) {
-    throw new UsageError(`bad migration name ${JSON.stringify(raw)}: use letters, digits, spaces, "-" or "_", starting with a letter (e.g. "users phone normalized")`);
+    throw new UsageError(
+      `bad migration name ${JSON.stringify(raw)}: use letters, digits, spaces, "-" or "_", starting with a letter (e.g. "users phone normalized")`,
+    );
   }
   const snake = trimmed
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
@@ -23,7 +25,8 @@ export function snakeName(raw: string): string {
     .replace(/_+/g, "_")
     .replace(/_$/, "")
     .toLowerCase();
-  if (snake.length > MAX_NAME) throw new UsageError(`bad migration name ${JSON.stringify(raw)}: ${snake.length} characters, at most ${MAX_NAME}`);
+  if (snake.length > MAX_NAME)
+    throw new UsageError(`bad migration name ${JSON.stringify(raw)}: ${snake.length} characters, at most ${MAX_NAME}`);
   return snake;
 }
 
@@ -70,7 +73,8 @@ export async function createMigration(dir: string, rawName: string): Promise<{ i
   const name = snakeName(rawName);
   const existing = (await readdir(dir)).filter((n) => FILE_PATTERN.test(n)).sort();
   const sameName = existing.find((n) => n.slice(4, -3) === name);
-  if (sameName !== undefined) throw new UsageError(`a migration named "${name}" exists already: ${sameName}; choose another name`);
+  if (sameName !== undefined)
+    throw new UsageError(`a migration named "${name}" exists already: ${sameName}; choose another name`);
   const next = existing.length === 0 ? 1 : Number(existing.at(-1)!.slice(0, 3)) + 1;
   if (next > 999) throw new UsageError("no migration number left after 999");
   const id = `${String(next).padStart(3, "0")}_${name}`;

@@ -59,7 +59,9 @@ export async function backfillFields(ctx: MigrationContext, spec: BackfillSpec, 
   let after: ObjectId | undefined;
   let wouldWrite = 0;
   for (;;) {
-    const page = await coll.find(after === undefined ? {} : { _id: { $gt: after } }, { projection, sort: { _id: 1 }, limit: PAGE_SIZE }).toArray();
+    const page = await coll
+      .find(after === undefined ? {} : { _id: { $gt: after } }, { projection, sort: { _id: 1 }, limit: PAGE_SIZE })
+      .toArray();
     if (page.length === 0) break;
     after = page.at(-1)!._id as ObjectId;
     const pending: { doc: Document; values: Record<string, unknown> }[] = [];
@@ -111,7 +113,11 @@ export async function backfillFields(ctx: MigrationContext, spec: BackfillSpec, 
  * Removes what `backfillFields` wrote for this migration: each recorded field is unset only
  * where it still holds the recorded value (a value the API or a person wrote since stays).
  */
-export async function removeBackfill(ctx: MigrationContext, collection: string, label: string): Promise<{ removed: number; changed_since: number; records: number }> {
+export async function removeBackfill(
+  ctx: MigrationContext,
+  collection: string,
+  label: string,
+): Promise<{ removed: number; changed_since: number; records: number }> {
   const { db } = ctx;
   const filter = { migration_id: ctx.migrationId };
   const total = await records(db).countDocuments(filter);
@@ -143,6 +149,9 @@ export async function removeBackfill(ctx: MigrationContext, collection: string, 
     progress.tick(page.length);
   }
   progress.done();
-  if (!ctx.dryRun && (await records(db).estimatedDocumentCount()) === 0) await records(db).drop().catch(() => {});
+  if (!ctx.dryRun && (await records(db).estimatedDocumentCount()) === 0)
+    await records(db)
+      .drop()
+      .catch(() => {});
   return out;
 }

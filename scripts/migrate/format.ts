@@ -5,7 +5,8 @@ const HUMAN_LIST_LIMIT = 25;
 function renderValue(key: string, value: unknown, indent: string, out: string[]): void {
   if (Array.isArray(value)) {
     out.push(`${indent}${key}: ${value.length === 0 ? "none" : `${value.length}`}`);
-    for (const item of value.slice(0, HUMAN_LIST_LIMIT)) out.push(`${indent}  - ${typeof item === "string" ? item : JSON.stringify(item)}`);
+    for (const item of value.slice(0, HUMAN_LIST_LIMIT))
+      out.push(`${indent}  - ${typeof item === "string" ? item : JSON.stringify(item)}`);
     if (value.length > HUMAN_LIST_LIMIT) out.push(`${indent}  … ${value.length - HUMAN_LIST_LIMIT} more (see --json)`);
   } else if (value !== null && typeof value === "object" && !(value instanceof Date)) {
     out.push(`${indent}${key}:`);
@@ -26,7 +27,9 @@ export function formatReport(report: RunReport): string {
       const flag = s.checksum === "mismatch" ? "  CHANGED SINCE APPLIED" : s.checksum === "missing_file" ? "  FILE MISSING" : "";
       out.push(`  ${s.id.padEnd(width)}  ${s.state.padEnd(7)}  ${when}${flag}`);
     }
-    out.push(report.lock ? `lock: held by ${report.lock.owner} (${report.lock.command}) until ${report.lock.expires_at}` : "lock: free");
+    out.push(
+      report.lock ? `lock: held by ${report.lock.owner} (${report.lock.command}) until ${report.lock.expires_at}` : "lock: free",
+    );
   }
   for (const m of report.migrations) {
     out.push(`${m.id}: ${m.action.replace("_", " ")} (${m.duration_ms} ms)`);

@@ -1,6 +1,6 @@
 import { EJSON } from "bson";
 import type { Db, Document } from "mongodb";
-import { RefusedError, type MigrationContext } from "./types.ts";
+import { type MigrationContext, RefusedError } from "./types.ts";
 
 export interface IndexDef {
   collection: string;
@@ -111,19 +111,23 @@ export async function ensureIndexes(ctx: MigrationContext, defs: readonly IndexD
   for (const { collection, defs: missing } of plan) {
     await ctx.checkpoint(`create indexes on ${collection}`);
     try {
-      await ctx.db.collection(collection).createIndexes(
-        missing.map(({ collection: _c, ...spec }) => spec),
-      );
+      await ctx.db.collection(collection).createIndexes(missing.map(({ collection: _c, ...spec }) => spec));
     } catch (err) {
       await dropIndexes(ctx.db, created.map(parseLabel));
       if (codeOf(err) === DUPLICATE_KEY) {
-        throw new RefusedError(`cannot create a unique index on ${collection}: existing documents hold duplicate values (${(err as Error).message}); nothing was changed`, {
-          collection,
-          error: (err as Error).message,
-        });
+        throw new RefusedError(
+          `cannot create a unique index on ${collection}: existing documents hold duplicate values (${(err as Error).message}); nothing was changed`,
+          {
+            collection,
+            error: (err as Error).message,
+          },
+        );
       }
       if (INDEX_CONFLICT_CODES.has(codeOf(err))) {
-        throw new RefusedError(`an index on ${collection} conflicts with an existing one: ${(err as Error).message}; nothing was changed`, { collection });
+        throw new RefusedError(
+          `an index on ${collection} conflicts with an existing one: ${(err as Error).message}; nothing was changed`,
+          { collection },
+        );
       }
       throw err;
     }

@@ -85,7 +85,9 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
   for (const u of users) if (!isUnset(u.customer_v2_id)) push(pointedBy, asRef(u.customer_v2_id), u);
 
   const skip = (customerId: string, reason: SkipReason, userIds?: string[]) => {
-    skipped.push(userIds === undefined ? { customer_id: customerId, reason } : { customer_id: customerId, reason, user_ids: userIds });
+    skipped.push(
+      userIds === undefined ? { customer_id: customerId, reason } : { customer_id: customerId, reason, user_ids: userIds },
+    );
     decided.add(customerId);
   };
   const link = (c: CustomerFacts, u: UserFacts, reason: LinkReason, setCustomer: boolean, setUser: boolean) => {
@@ -105,7 +107,8 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
     if (user === undefined) skip(c.id, "dangling", [userId]);
     else if ((namedBy.get(userId)?.length ?? 0) > 1) skip(c.id, "conflict", [userId]);
     else if (user.customer_v2_id === c.id) skip(c.id, "already_linked", [userId]);
-    else if (isUnset(user.customer_v2_id) && user.role === "customer" && !pointedBy.has(c.id)) link(c, user, "repair_half_link", false, true);
+    else if (isUnset(user.customer_v2_id) && user.role === "customer" && !pointedBy.has(c.id))
+      link(c, user, "repair_half_link", false, true);
     else skip(c.id, "conflict", [userId]);
   }
 
@@ -122,7 +125,8 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
     const claimantIds = claimants.map((u) => u.id).sort(compare);
     const [only] = claimants;
     if (claimants.length !== 1 || only === undefined) skip(c.id, "conflict", claimantIds);
-    else if (only.role !== "customer") skip(c.id, "conflict", [only.id]); // staff are never linked
+    else if (only.role !== "customer")
+      skip(c.id, "conflict", [only.id]); // staff are never linked
     // Beyond the written rules: a claimant that another customer names cannot be repaired
     // without giving that user two customers (008_unique_links would then refuse): a conflict for a person.
     else if (namedBy.has(only.id)) skip(c.id, "conflict", [only.id]);
@@ -184,8 +188,15 @@ export function planLinks(customers: readonly CustomerFacts[], users: readonly U
 }
 
 /** The report's order of skipped entries: by customer id, then reason, then the users named. */
-export function compareSkipped(a: { customer_id: string; reason: string; user_ids?: string[] }, b: { customer_id: string; reason: string; user_ids?: string[] }): number {
-  return compare(a.customer_id, b.customer_id) || compare(a.reason, b.reason) || compare(a.user_ids?.join(",") ?? "", b.user_ids?.join(",") ?? "");
+export function compareSkipped(
+  a: { customer_id: string; reason: string; user_ids?: string[] },
+  b: { customer_id: string; reason: string; user_ids?: string[] },
+): number {
+  return (
+    compare(a.customer_id, b.customer_id) ||
+    compare(a.reason, b.reason) ||
+    compare(a.user_ids?.join(",") ?? "", b.user_ids?.join(",") ?? "")
+  );
 }
 
 export function compare(a: string, b: string): number {

@@ -77,7 +77,9 @@ export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
     // still exports one (001 predates this rule) must agree with its name, or it is refused.
     const id = basename(name, ".ts");
     const problems = [
-      mod.id !== undefined && mod.id !== id && `exports id ${JSON.stringify(mod.id)} but its id is its file name, "${id}" (remove the id export)`,
+      mod.id !== undefined &&
+        mod.id !== id &&
+        `exports id ${JSON.stringify(mod.id)} but its id is its file name, "${id}" (remove the id export)`,
       typeof mod.description !== "string" && "exports no description",
       typeof mod.up !== "function" && "exports no up(ctx)",
       typeof mod.down !== "function" && "exports no down(ctx)",

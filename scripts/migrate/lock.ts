@@ -1,5 +1,5 @@
-import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import type { Collection, Db } from "mongodb";
 import { isDuplicateKey } from "../../src/db/errors.ts";
 import { RefusedError } from "./types.ts";
@@ -75,9 +75,12 @@ export class LeaseLock {
         { lock: holder },
       );
     }
-    this.timer = setInterval(() => {
-      this.renewing = this.renew();
-    }, Math.max(200, Math.floor(this.leaseMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.renewing = this.renew();
+      },
+      Math.max(200, Math.floor(this.leaseMs / 3)),
+    );
     this.timer.unref();
   }
 
@@ -89,7 +92,10 @@ export class LeaseLock {
         { _id: LOCK_ID, owner: this.owner },
         { $set: { renewed_at: now, expires_at: new Date(now.getTime() + this.leaseMs) } },
       );
-      if (res.matchedCount === 0) this.lost = new Error("lost the migrations lock (the lease expired and another runner took it); stopped before writing more");
+      if (res.matchedCount === 0)
+        this.lost = new Error(
+          "lost the migrations lock (the lease expired and another runner took it); stopped before writing more",
+        );
       else this.validUntil = now.getTime() + this.leaseMs;
     } catch {
       // A failed renewal is not yet a lost lease: assertHeld() checks the confirmed deadline.

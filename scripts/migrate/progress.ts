@@ -64,7 +64,8 @@ export function createProgress(
       if (finished) return;
       finished = true;
       if (mode === "bar") draw(true);
-      else if (mode === "lines") log.info(`${label}: ${fmt(done)}/${fmt(total)} done in ${seconds().toFixed(1)}s ${rateText(done, seconds())}`);
+      else if (mode === "lines")
+        log.info(`${label}: ${fmt(done)}/${fmt(total)} done in ${seconds().toFixed(1)}s ${rateText(done, seconds())}`);
     },
   };
 }

@@ -1,11 +1,18 @@
 import { MongoClient } from "mongodb";
-import { readChangelog, recordApplied, removeApplied, type ChangelogEntry } from "./changelog.ts";
-import { DEFAULT_LEASE_MS, LOCK_COLLECTION, LeaseLock, newOwnerId, readLock } from "./lock.ts";
+import { redactUri } from "../lib/settings.ts";
+import { type ChangelogEntry, readChangelog, recordApplied, removeApplied } from "./changelog.ts";
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations, type MigrationFile } from "./loader.ts";
+import { DEFAULT_LEASE_MS, LeaseLock, LOCK_COLLECTION, newOwnerId, readLock } from "./lock.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
 import { DryRunWriteError, readOnlyClient, readOnlyDb } from "./read-only.ts";
-import { redactUri } from "../lib/settings.ts";
-import { RefusedError, UsageError, type MigrationContext, type MigrationLogger, type MigrationOptionValue, type MigrationSummary } from "./types.ts";
+import {
+  type MigrationContext,
+  type MigrationLogger,
+  type MigrationOptionValue,
+  type MigrationSummary,
+  RefusedError,
+  UsageError,
+} from "./types.ts";
 
 export type Command = "up" | "down" | "status";
 
@@ -93,13 +100,26 @@ function stackOf(err: unknown): string | undefined {
   return cause instanceof Error ? cause.stack : undefined;
 }
 
-const UNREACHABLE = new Set(["MongoServerSelectionError", "MongoNetworkError", "MongoNetworkTimeoutError", "MongoTopologyClosedError"]);
+const UNREACHABLE = new Set([
+  "MongoServerSelectionError",
+  "MongoNetworkError",
+  "MongoNetworkTimeoutError",
+  "MongoTopologyClosedError",
+]);
 
 function openClient(uri: string, timeoutMs: number): MongoClient {
   try {
-    return new MongoClient(uri, { monitorCommands: true, serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, appName: "earlybird-migrate" });
+    return new MongoClient(uri, {
+      monitorCommands: true,
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+      appName: "earlybird-migrate",
+    });
   } catch (err) {
-    throw new FailedError(`MONGODB_URI is not a valid MongoDB connection string (${redactUri(uri)}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new FailedError(
+      `MONGODB_URI is not a valid MongoDB connection string (${redactUri(uri)}): ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
 }
 
@@ -127,14 +147,23 @@ function statusOf(files: readonly MigrationFile[], applied: readonly ChangelogEn
   });
   for (const entry of applied) {
     if (!files.some((f) => f.id === entry.id)) {
-      rows.push({ id: entry.id, description: entry.description, state: "applied", applied_at: entry.applied_at.toISOString(), duration_ms: entry.duration_ms, checksum: "missing_file" });
+      rows.push({
+        id: entry.id,
+        description: entry.description,
+        state: "applied",
+        applied_at: entry.applied_at.toISOString(),
+        duration_ms: entry.duration_ms,
+        checksum: "missing_file",
+      });
     }
   }
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Every option a migration declares, as "--name (type, commands) description" lines for the usage text. */
-export function declaredOptions(files: readonly MigrationFile[]): { name: string; id: string; type: string; commands: readonly string[]; description: string }[] {
+export function declaredOptions(
+  files: readonly MigrationFile[],
+): { name: string; id: string; type: string; commands: readonly string[]; description: string }[] {
   return files.flatMap((f) => Object.entries(f.migration.options ?? {}).map(([name, spec]) => ({ name, id: f.id, ...spec })));
 }
 
@@ -142,18 +171,27 @@ export function declaredOptions(files: readonly MigrationFile[]): { name: string
  * The options for migrations, checked against what the migrations declare: an option nobody
  * declares (a typo), one given to the wrong command, or a value of the wrong type is a usage error.
  */
-function checkOptions(files: readonly MigrationFile[], command: Command, given: Readonly<Record<string, MigrationOptionValue>>): Readonly<Record<string, MigrationOptionValue>> {
+function checkOptions(
+  files: readonly MigrationFile[],
+  command: Command,
+  given: Readonly<Record<string, MigrationOptionValue>>,
+): Readonly<Record<string, MigrationOptionValue>> {
   const declared = declaredOptions(files);
   const known = declared.map((d) => `--${d.name} (${d.commands.join("/")} of ${d.id})`).join(", ") || "none";
   for (const [name, value] of Object.entries(given)) {
     const specs = declared.filter((d) => d.name === name);
-    if (specs.length === 0) throw new UsageError(`unknown option --${name}: no migration declares it (migration options: ${known})`);
+    if (specs.length === 0)
+      throw new UsageError(`unknown option --${name}: no migration declares it (migration options: ${known})`);
     if (command === "status" || !specs.some((d) => d.commands.includes(command))) {
-      throw new UsageError(`--${name} only applies to ${[...new Set(specs.flatMap((d) => d.commands))].join(" and ")} (${specs.map((d) => d.id).join(", ")})`);
+      throw new UsageError(
+        `--${name} only applies to ${[...new Set(specs.flatMap((d) => d.commands))].join(" and ")} (${specs.map((d) => d.id).join(", ")})`,
+      );
     }
     const type = typeof value === "boolean" ? "boolean" : "string";
     if (!specs.some((d) => d.type === type)) {
-      throw new UsageError(type === "boolean" ? `--${name} needs a value: --${name}=<value> or --opt ${name}=<value>` : `--${name} takes no value`);
+      throw new UsageError(
+        type === "boolean" ? `--${name} needs a value: --${name}=<value> or --opt ${name}=<value>` : `--${name} takes no value`,
+      );
     }
   }
   return Object.freeze({ ...given });
@@ -213,7 +251,10 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       await client.db(options.dbName).command({ ping: 1 });
     } catch (err) {
       if (err instanceof Error && UNREACHABLE.has(err.name)) {
-        throw new FailedError(`cannot reach MongoDB at ${redactUri(options.uri)} (gave up after ${timeoutMs} ms): ${err.message}`, { cause: err });
+        throw new FailedError(
+          `cannot reach MongoDB at ${redactUri(options.uri)} (gave up after ${timeoutMs} ms): ${err.message}`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -247,7 +288,9 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       const newestApplied = applied.at(-1)?.id;
       const outOfOrder = pending.filter((f) => newestApplied !== undefined && f.id < newestApplied);
       if (outOfOrder.length > 0) {
-        throw new RefusedError(`pending migrations are older than the newest applied one (${newestApplied}): ${outOfOrder.map((f) => f.id).join(", ")}; revert down to them first`);
+        throw new RefusedError(
+          `pending migrations are older than the newest applied one (${newestApplied}): ${outOfOrder.map((f) => f.id).join(", ")}; revert down to them first`,
+        );
       }
       targets = last === undefined ? [] : pending.filter((f) => f.id <= last.id);
     } else {
@@ -261,7 +304,8 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
     }
 
     if (targets.length === 0) {
-      report.message = options.command === "up" ? "nothing to apply: the database is up to date" : "nothing to revert: no migration is applied";
+      report.message =
+        options.command === "up" ? "nothing to apply: the database is up to date" : "nothing to revert: no migration is applied";
       return finish();
     }
 
@@ -273,7 +317,10 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
     if (!dryRun) {
       lock = new LeaseLock(db, newOwnerId(), options.leaseMs ?? DEFAULT_LEASE_MS);
       await lock.acquire(`${options.command}${options.to ? ` --to ${options.to}` : ""}`);
-      if (lock.tookOverFrom) log.warn(`took over an expired lock from ${lock.tookOverFrom.owner} (lease ended ${lock.tookOverFrom.expires_at.toISOString()}); it probably crashed — check its last migration's state`);
+      if (lock.tookOverFrom)
+        log.warn(
+          `took over an expired lock from ${lock.tookOverFrom.owner} (lease ended ${lock.tookOverFrom.expires_at.toISOString()}); it probably crashed — check its last migration's state`,
+        );
       // The changelog may have moved while we waited for nothing else to hold the lock.
       const fresh = new Set((await readChangelog(db)).map((e) => e.id));
       targets = targets.filter((t) => (options.command === "up" ? !fresh.has(t.id) : fresh.has(t.id)));
@@ -302,7 +349,8 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
         progress: (label, total) => createProgress(progressMode, migrationLog, process.stderr, label, total),
         commandCount: () => commands,
         checkpoint: async (name) => {
-          if (options.signal?.aborted) throw new Aborted(`interrupted before "${name}"; the lock was released, run the same command again to resume`);
+          if (options.signal?.aborted)
+            throw new Aborted(`interrupted before "${name}"; the lock was released, run the same command again to resume`);
           await lock?.assertHeld();
           crash(`${target.id}/${name}`);
         },
@@ -310,10 +358,16 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
       const verb = options.command === "up" ? "applying" : "reverting";
       migrationLog.info(`${dryRun ? `dry run: ${verb}` : verb} — ${target.migration.description}`);
       const t0 = performance.now();
-      const result: MigrationResult = { id: target.id, description: target.migration.description, action: "failed", duration_ms: 0 };
+      const result: MigrationResult = {
+        id: target.id,
+        description: target.migration.description,
+        action: "failed",
+        duration_ms: 0,
+      };
       report.migrations.push(result);
       try {
-        const summary = (options.command === "up" ? await target.migration.up(ctx) : await target.migration.down(ctx)) ?? undefined;
+        const summary =
+          (options.command === "up" ? await target.migration.up(ctx) : await target.migration.down(ctx)) ?? undefined;
         if (writeAttempts.length > 0) throw new DryRunWriteError(`${writeAttempts.join(", ")}, caught by the migration`);
         result.duration_ms = Math.round(performance.now() - t0);
         if (summary) result.summary = summary;
@@ -354,7 +408,17 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
     report.exit_code = refused ? 2 : 1;
     report.message = err instanceof Error ? err.message : String(err);
     report.error = {
-      type: refused ? "refused" : err instanceof DryRunWriteError ? "dry_run_write" : err instanceof UsageError ? "usage" : err instanceof FailedError ? "connection" : err instanceof Aborted ? "interrupted" : "error",
+      type: refused
+        ? "refused"
+        : err instanceof DryRunWriteError
+          ? "dry_run_write"
+          : err instanceof UsageError
+            ? "usage"
+            : err instanceof FailedError
+              ? "connection"
+              : err instanceof Aborted
+                ? "interrupted"
+                : "error",
       message: report.message,
     };
     if (refused && err.details !== undefined) report.error.details = err.details;
@@ -365,7 +429,9 @@ export async function runMigrations(options: RunOptions): Promise<RunReport> {
     try {
       await lock?.release();
     } catch (err) {
-      log.warn(`could not release the migrations lock (it expires on its own): ${err instanceof Error ? err.message : String(err)}`);
+      log.warn(
+        `could not release the migrations lock (it expires on its own): ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     await client?.close().catch(() => {});
   }

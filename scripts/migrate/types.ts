@@ -60,7 +60,9 @@ export interface Migration {
   description: string;
   /** The options (keys of ctx.options) this migration honours. */
   options?: Readonly<Record<string, MigrationOptionSpec>>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a migration may return nothing (an async function without return)
   up(ctx: MigrationContext): Promise<MigrationSummary | void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: as for up
   down(ctx: MigrationContext): Promise<MigrationSummary | void>;
 }
 

@@ -2,7 +2,7 @@ import type { ClientSession, Db } from "mongodb";
 import { ApiError } from "../lib/errors.ts";
 import { normalizePhone } from "../lib/phone.ts";
 import type { AuthEventDoc } from "./auth-events.ts";
-import { COLLECTIONS, customerLoginEmail, customersCollection, usersCollection, type Role, type UserDoc } from "./collections.ts";
+import { COLLECTIONS, customerLoginEmail, customersCollection, type Role, type UserDoc, usersCollection } from "./collections.ts";
 import { withTransaction } from "./transaction.ts";
 import { EMAIL_COLLATION } from "./users.ts";
 
@@ -42,9 +42,15 @@ export interface PasswordReset {
  * `no_linked_user` unless the link holds both ways; then the new hash, must_change_password,
  * token_version + 1 (earlier access tokens die), every session revoked, audited.
  */
-export async function resetCustomerPassword(db: Db, reset: PasswordReset): Promise<{ user_id: string; sessions_revoked: number }> {
+export async function resetCustomerPassword(
+  db: Db,
+  reset: PasswordReset,
+): Promise<{ user_id: string; sessions_revoked: number }> {
   return withTransaction(db, async (session) => {
-    const customer = await customersCollection(db).findOne({ id: reset.customerId }, { session, projection: { _id: 0, id: 1, user_id: 1 } });
+    const customer = await customersCollection(db).findOne(
+      { id: reset.customerId },
+      { session, projection: { _id: 0, id: 1, user_id: 1 } },
+    );
     if (customer === null) throw new ApiError(404, "not_found", "No customer with this id.");
     const userId = typeof customer.user_id === "string" ? customer.user_id : null;
     const result =
@@ -60,10 +66,23 @@ export async function resetCustomerPassword(db: Db, reset: PasswordReset): Promi
             { session },
           );
     if (userId === null || result === null || result.matchedCount !== 1) {
-      throw new ApiError(404, "no_linked_user", "This customer has no linked user (the link must hold both ways); create one with POST /customers/{id}/user.");
+      throw new ApiError(
+        404,
+        "no_linked_user",
+        "This customer has no linked user (the link must hold both ways); create one with POST /customers/{id}/user.",
+      );
     }
     const revoked = await revokeUserSessions(db, userId, reset.now, session);
-    await audit(db, { ...reset.audit, type: "password_reset", user_id: userId, details: { by: "staff", customer_id: customer.id, sessions_revoked: revoked } }, session);
+    await audit(
+      db,
+      {
+        ...reset.audit,
+        type: "password_reset",
+        user_id: userId,
+        details: { by: "staff", customer_id: customer.id, sessions_revoked: revoked },
+      },
+      session,
+    );
     return { user_id: userId, sessions_revoked: revoked };
   });
 }
@@ -93,7 +112,10 @@ export async function createCustomerLogin(db: Db, plan: CustomerLoginPlan): Prom
   return withTransaction(db, async (session) => {
     const customers = customersCollection(db);
     const users = usersCollection(db);
-    const customer = await customers.findOne({ id: plan.customerId }, { session, projection: { _id: 0, id: 1, user_id: 1, name: 1, phone: 1 } });
+    const customer = await customers.findOne(
+      { id: plan.customerId },
+      { session, projection: { _id: 0, id: 1, user_id: 1, name: 1, phone: 1 } },
+    );
     if (customer === null) throw new ApiError(404, "not_found", "No customer with this id.");
     const alreadyLinked = () => new ApiError(409, "customer_already_linked", "This customer already has a linked user.");
     if (customer.user_id != null) throw alreadyLinked();
@@ -102,9 +124,14 @@ export async function createCustomerLogin(db: Db, plan: CustomerLoginPlan): Prom
     const email = customerLoginEmail(customer.id);
     const holder = await users.findOne({ email }, { session, collation: EMAIL_COLLATION, projection: { _id: 0, id: 1 } });
     if (holder !== null) {
-      throw new ApiError(409, "email_taken", "A user with this customer's login email already exists but is not linked to it; resolve the link first.", {
-        email,
-      });
+      throw new ApiError(
+        409,
+        "email_taken",
+        "A user with this customer's login email already exists but is not linked to it; resolve the link first.",
+        {
+          email,
+        },
+      );
     }
     const phone = normalizePhone(customer.phone);
     const name = typeof customer.name === "string" && customer.name.trim() !== "" ? customer.name : email;
@@ -124,9 +151,17 @@ export async function createCustomerLogin(db: Db, plan: CustomerLoginPlan): Prom
       updated_at: plan.now,
     };
     await users.insertOne({ ...doc }, { session });
-    const linked = await customers.updateOne({ id: customer.id, user_id: null }, { $set: { user_id: plan.userId, updated_at: plan.now } }, { session });
+    const linked = await customers.updateOne(
+      { id: customer.id, user_id: null },
+      { $set: { user_id: plan.userId, updated_at: plan.now } },
+      { session },
+    );
     if (linked.modifiedCount !== 1) throw alreadyLinked();
-    await audit(db, { ...plan.audit, type: "customer_login_created", user_id: plan.userId, details: { customer_id: customer.id } }, session);
+    await audit(
+      db,
+      { ...plan.audit, type: "customer_login_created", user_id: plan.userId, details: { customer_id: customer.id } },
+      session,
+    );
     return { user: { id: doc.id, email, role: "customer", customer_v2_id: customer.id, phone, name } };
   });
 }
@@ -163,7 +198,11 @@ export async function setUserActive(db: Db, change: ActivationChange): Promise<A
       if (changed) await users.updateOne({ id: user.id }, { $set: { is_active: true, updated_at: change.now } }, { session });
     } else {
       // Even when already inactive: revoking again is harmless and closes any stray session.
-      await users.updateOne({ id: user.id }, { $set: { is_active: false, updated_at: change.now }, $inc: { token_version: 1 } }, { session });
+      await users.updateOne(
+        { id: user.id },
+        { $set: { is_active: false, updated_at: change.now }, $inc: { token_version: 1 } },
+        { session },
+      );
       revoked = await revokeUserSessions(db, user.id, change.now, session);
     }
     await audit(

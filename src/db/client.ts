@@ -1,6 +1,6 @@
-import { MongoClient, type Db, type MongoClientOptions } from "mongodb";
+import { type Db, MongoClient, type MongoClientOptions } from "mongodb";
 import type { AppConfig } from "../config.ts";
-import { buildStore, runOperation, type DataStore } from "./store.ts";
+import { buildStore, type DataStore, runOperation } from "./store.ts";
 
 /**
  * Driver options shared by every client this application opens: bounded timeouts so that a

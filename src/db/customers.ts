@@ -1,17 +1,17 @@
 import type { ClientSession, Db, Filter, Sort, UpdateFilter } from "mongodb";
 import { ApiError } from "../lib/errors.ts";
 import { normalizePhone } from "../lib/phone.ts";
-import { nameSearchKey, phoneSearchKey, prefixUpperBound, type ListCursor } from "../lib/search.ts";
+import { type ListCursor, nameSearchKey, phoneSearchKey, prefixUpperBound } from "../lib/search.ts";
 import {
   COLLECTIONS,
-  customersCollection,
-  productsCollection,
-  subscriptionsCollection,
-  usersCollection,
   type CustomerDoc,
+  customersCollection,
   type ProductDoc,
+  productsCollection,
   type SubscriptionDoc,
+  subscriptionsCollection,
   type UserDoc,
+  usersCollection,
 } from "./collections.ts";
 import { withTransaction } from "./transaction.ts";
 import { findUserRoles } from "./users.ts";
@@ -27,10 +27,7 @@ export const CUSTOMER_PROJECTION = { _id: 0, phone_normalized: 0, phone_search: 
  */
 export async function customerIdsByPhone(db: Db, normalized: string): Promise<string[]> {
   const hits = await customersCollection(db)
-    .find(
-      { $or: [{ phone_search: normalized }, { phone_normalized: normalized }] },
-      { projection: { _id: 0, id: 1 }, limit: 20 },
-    )
+    .find({ $or: [{ phone_search: normalized }, { phone_normalized: normalized }] }, { projection: { _id: 0, id: 1 }, limit: 20 })
     .toArray();
   return hits.map((doc) => doc.id);
 }
@@ -62,12 +59,7 @@ export type LinkOutcome =
  * a user that another customer already names is refused, so neither a concurrent writer nor
  * a legacy half-link can turn this into a crossed or shared link.
  */
-export async function linkExistingUser(
-  db: Db,
-  userId: string,
-  customerId: string,
-  session: ClientSession,
-): Promise<LinkOutcome> {
+export async function linkExistingUser(db: Db, userId: string, customerId: string, session: ClientSession): Promise<LinkOutcome> {
   const users = usersCollection(db);
   const user = await users.findOne(
     { id: userId },
@@ -170,7 +162,9 @@ export function customerSearchQuery(search: CustomerSearch): CustomerSearchQuery
  */
 export async function searchCustomers(db: Db, search: CustomerSearch): Promise<CustomerPage> {
   const { filter, sort, limit, field } = customerSearchQuery(search);
-  const docs = await customersCollection(db).find(filter, { sort, limit, projection: { _id: 0 } }).toArray();
+  const docs = await customersCollection(db)
+    .find(filter, { sort, limit, projection: { _id: 0 } })
+    .toArray();
   const items = docs.slice(0, search.limit);
   const last = items.at(-1);
   let next: ListCursor | null = null;
@@ -243,7 +237,10 @@ export async function updateCustomer(db: Db, id: string, patch: CustomerPatch, n
       Object.assign(set, { phone: patch.phone, phone_normalized: patch.phone, phone_search: patch.phone });
       if (typeof current.user_id === "string" && oldPhone !== null && oldPhone !== patch.phone) {
         const users = usersCollection(db);
-        const user = await users.findOne({ id: current.user_id, customer_v2_id: id }, { session, projection: { _id: 0, id: 1, phone: 1 } });
+        const user = await users.findOne(
+          { id: current.user_id, customer_v2_id: id },
+          { session, projection: { _id: 0, id: 1, phone: 1 } },
+        );
         if (user !== null && normalizePhone(user.phone) === oldPhone) {
           await users.updateOne(
             { id: user.id, customer_v2_id: id },

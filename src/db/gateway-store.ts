@@ -1,6 +1,6 @@
 import type { AppConfig } from "../config.ts";
 import type { Bindings } from "../env.ts";
-import { directStore, type ClosableStore } from "./client.ts";
+import { type ClosableStore, directStore } from "./client.ts";
 import { DatabaseUnavailableError } from "./errors.ts";
 import type { DbGateway } from "./gateway.ts";
 import { buildStore, type DataStore, type OperationOutcome } from "./store.ts";
@@ -80,19 +80,16 @@ export function gatewayStore(
   const gateway = (): DurableObjectStub<DbGateway> => {
     if (!stub) {
       const id = namespace.idFromName(name);
-      stub = config.gatewayLocationHint
-        ? namespace.get(id, { locationHint: config.gatewayLocationHint })
-        : namespace.get(id);
+      stub = config.gatewayLocationHint ? namespace.get(id, { locationHint: config.gatewayLocationHint }) : namespace.get(id);
     }
     return stub;
   };
-  return buildStore(
-    (operation, args) =>
-      withDeadline(
-        gateway().run(operation, args, requestId) as Promise<OperationOutcome>,
-        config.gatewayTimeoutMs,
-        `database gateway (${operation})`,
-      ),
+  return buildStore((operation, args) =>
+    withDeadline(
+      gateway().run(operation, args, requestId) as Promise<OperationOutcome>,
+      config.gatewayTimeoutMs,
+      `database gateway (${operation})`,
+    ),
   );
 }
 

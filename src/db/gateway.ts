@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import { loadConfig, type AppConfig } from "../config.ts";
+import { type AppConfig, loadConfig } from "../config.ts";
 import type { Bindings } from "../env.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
-import { lazyDb, type LazyDb } from "./client.ts";
-import { isOperationName, runOperation, type OperationOutcome } from "./store.ts";
+import { type LazyDb, lazyDb } from "./client.ts";
+import { isOperationName, type OperationOutcome, runOperation } from "./store.ts";
 
 /** What `DbGateway.stats()` reports (tests and diagnostics). */
 export interface GatewayStats {
@@ -91,7 +91,12 @@ export class DbGateway extends DurableObject<Bindings> {
   }
 
   async stats(): Promise<GatewayStats> {
-    return { connected: this.#database !== null, clientsOpened: this.#clientsOpened, calls: this.#calls, inFlight: this.#inFlight };
+    return {
+      connected: this.#database !== null,
+      clientsOpened: this.#clientsOpened,
+      calls: this.#calls,
+      inFlight: this.#inFlight,
+    };
   }
 
   /** Closes the client now (tests; an operator's hook); the next call reconnects. */

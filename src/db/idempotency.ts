@@ -87,7 +87,10 @@ export async function claimIdempotencyKey(db: Db, req: ClaimRequest): Promise<Cl
       { returnDocument: "after", projection: { _id: 1 } },
     );
     if (taken !== null) return { kind: "claimed", leaseId };
-    const existing = await keys.findOne({ _id: req.id }, { projection: { _id: 0, request_hash: 1, status: 1, sealed_response: 1 } });
+    const existing = await keys.findOne(
+      { _id: req.id },
+      { projection: { _id: 0, request_hash: 1, status: 1, sealed_response: 1 } },
+    );
     if (existing !== null) return { kind: "existing", record: existing };
     // Released between our insert and read: try again.
   }
@@ -122,5 +125,9 @@ export function idempotentTransaction<A, R>(write: (db: Db, args: A, session: Cl
 }
 
 export function idempotencyInProgress(): ApiError {
-  return new ApiError(409, "idempotency_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly.");
+  return new ApiError(
+    409,
+    "idempotency_in_progress",
+    "A request with this Idempotency-Key is still being processed; retry shortly.",
+  );
 }

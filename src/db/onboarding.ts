@@ -44,7 +44,9 @@ async function checkReferences(
   session: ClientSession,
 ): Promise<Map<string, { default_price: number }>> {
   const { customer, subscription, caller } = plan;
-  const productIds = [...new Set([...Object.keys(customer.custom_product_prices ?? {}), ...(subscription ? [subscription.product_id] : [])])];
+  const productIds = [
+    ...new Set([...Object.keys(customer.custom_product_prices ?? {}), ...(subscription ? [subscription.product_id] : [])]),
+  ];
   const products = await findProducts(db, productIds, session);
   const unknownProducts = productIds.filter((id) => !products.has(id));
   if (unknownProducts.length > 0) {
@@ -82,8 +84,10 @@ export async function writeOnboarding(db: Db, plan: OnboardingPlan, session: Cli
     // conflict → retry → already linked) rather than on a customers_v2.user_id index.
     const outcome = await linkExistingUser(db, plan.linkUserId ?? "", customer.id, session);
     if (outcome.kind === "missing") throw new ApiError(422, "unknown_user", "No user exists with the given user_id.");
-    if (outcome.kind === "not_customer") throw new ApiError(422, "user_not_customer", "Only a user with role customer can be linked.");
-    if (outcome.kind === "already_linked") throw new ApiError(409, "user_already_linked", "This user is already linked to a customer.");
+    if (outcome.kind === "not_customer")
+      throw new ApiError(422, "user_not_customer", "Only a user with role customer can be linked.");
+    if (outcome.kind === "already_linked")
+      throw new ApiError(409, "user_already_linked", "This user is already linked to a customer.");
     await insertCustomer(db, customer, session);
     user = { id: outcome.user.id, email: outcome.user.email, role: outcome.user.role, customer_v2_id: customer.id };
   }

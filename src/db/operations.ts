@@ -1,13 +1,9 @@
 import type { Db } from "mongodb";
 import { createCustomerLogin, resetCustomerPassword, setUserActive } from "./accounts.ts";
 import { listAuthEvents, recordAuthEvent } from "./auth-events.ts";
-import {
-  customerIdsByPhone,
-  findCustomerById,
-  findCustomerSubscriptions,
-  searchCustomers,
-  updateCustomer,
-} from "./customers.ts";
+import { customerIdsByPhone, findCustomerById, findCustomerSubscriptions, searchCustomers, updateCustomer } from "./customers.ts";
+import { claimIdempotencyKey, idempotentTransaction, releaseIdempotencyKey } from "./idempotency.ts";
+import { writeOnboarding } from "./onboarding.ts";
 import { consumeOtp, issueOtp, resetPasswordBySms } from "./otp.ts";
 import { attemptGate, clearCounter, hitCounter } from "./rate-limits.ts";
 import {
@@ -19,8 +15,6 @@ import {
   revokeSessionFamily,
   revokeUserSessions,
 } from "./sessions.ts";
-import { claimIdempotencyKey, idempotentTransaction, releaseIdempotencyKey } from "./idempotency.ts";
-import { writeOnboarding } from "./onboarding.ts";
 import { computeAdminStats } from "./stats.ts";
 import {
   emailExists,

@@ -1,8 +1,8 @@
 import type { Collection, Db } from "mongodb";
 import { COLLECTIONS, usersCollection } from "./collections.ts";
 import { isDuplicateKey } from "./errors.ts";
-import { hitCounter, type CounterWindow } from "./rate-limits.ts";
-import { revokeAllSessionsIn, sessionsCollection, type SessionDoc } from "./sessions.ts";
+import { type CounterWindow, hitCounter } from "./rate-limits.ts";
+import { revokeAllSessionsIn, type SessionDoc, sessionsCollection } from "./sessions.ts";
 import { withTransaction } from "./transaction.ts";
 import { findUserWithLinkedCustomer, type UserWithLinkedCustomers } from "./users.ts";
 
@@ -50,7 +50,10 @@ export type OtpIssueOutcome =
 
 /** The users an OTP request looks up (equality on the indexed `phone_normalized`; exported so tests explain exactly it). */
 export function otpRecipientQuery(phoneNormalized: string) {
-  return { filter: { phone_normalized: phoneNormalized, is_active: { $ne: false } }, options: { projection: { _id: 0, id: 1 }, limit: 2 } } as const;
+  return {
+    filter: { phone_normalized: phoneNormalized, is_active: { $ne: false } },
+    options: { projection: { _id: 0, id: 1 }, limit: 2 },
+  } as const;
 }
 
 /**
@@ -97,7 +100,14 @@ export type OtpCheck = { ok: true; user_id: string } | { ok: false; burned: bool
  * `maxAttempts` wrong tries (conditional update: a code works once). A wrong code counts one
  * try; the try that reaches `maxAttempts` burns the code.
  */
-export async function consumeOtp(db: Db, key: string, codeHash: string, purpose: OtpPurpose, now: Date, maxAttempts: number): Promise<OtpCheck> {
+export async function consumeOtp(
+  db: Db,
+  key: string,
+  codeHash: string,
+  purpose: OtpPurpose,
+  now: Date,
+  maxAttempts: number,
+): Promise<OtpCheck> {
   const live = { key, code_hash: { $type: "string" }, expires_at: { $gt: now }, attempts: { $lt: maxAttempts } } as const;
   const used = await otpCodes(db).findOneAndUpdate(
     { ...live, code_hash: codeHash, purpose },
@@ -105,7 +115,11 @@ export async function consumeOtp(db: Db, key: string, codeHash: string, purpose:
     { projection: { _id: 0, user_id: 1 } },
   );
   if (used?.user_id) return { ok: true, user_id: used.user_id };
-  const wrong = await otpCodes(db).findOneAndUpdate(live, { $inc: { attempts: 1 } }, { returnDocument: "after", projection: { _id: 0, attempts: 1 } });
+  const wrong = await otpCodes(db).findOneAndUpdate(
+    live,
+    { $inc: { attempts: 1 } },
+    { returnDocument: "after", projection: { _id: 0, attempts: 1 } },
+  );
   if (!wrong || wrong.attempts < maxAttempts) return { ok: false, burned: false };
   await otpCodes(db).updateOne({ key, attempts: { $gte: maxAttempts } }, { $set: { code_hash: null } });
   return { ok: false, burned: true };

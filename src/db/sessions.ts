@@ -30,7 +30,13 @@ export interface SessionDoc {
   replaced_by?: string;
 }
 
-export type SessionRevocationReason = "logout" | "logout_all" | "deleted" | "refresh_reused" | "password_changed" | "password_reset";
+export type SessionRevocationReason =
+  | "logout"
+  | "logout_all"
+  | "deleted"
+  | "refresh_reused"
+  | "password_changed"
+  | "password_reset";
 
 /** What requireAuth keeps of the caller's session. */
 export interface SessionRef {
@@ -90,7 +96,13 @@ const LIVE = { rotated_at: { $exists: false }, revoked_at: { $exists: false } } 
  *   therefore never fork the family: the loser sees the rotation and takes the grace path,
  *   which rotates the winner's token in turn, so each family has at most one live token.
  */
-export async function refreshSession(db: Db, tokenHash: string, next: NextSession, now: Date, graceSeconds: number): Promise<RefreshOutcome> {
+export async function refreshSession(
+  db: Db,
+  tokenHash: string,
+  next: NextSession,
+  now: Date,
+  graceSeconds: number,
+): Promise<RefreshOutcome> {
   const sessions = sessionsCollection(db);
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await sessions.findOne({ token_hash: tokenHash }, { projection: { _id: 0 } });
@@ -111,7 +123,9 @@ export async function refreshSession(db: Db, tokenHash: string, next: NextSessio
       await revokeIn(db, { family_id: current.family_id }, now, "password_changed");
       return { outcome: "invalid" };
     }
-    const target = grace ? await sessions.findOne({ family_id: current.family_id, ...LIVE }, { projection: { _id: 0 } }) : current;
+    const target = grace
+      ? await sessions.findOne({ family_id: current.family_id, ...LIVE }, { projection: { _id: 0 } })
+      : current;
     if (!target || !isSessionLive(target, now)) return { outcome: "invalid" };
     const doc: SessionDoc = {
       ...next,
@@ -131,7 +145,8 @@ export async function refreshSession(db: Db, tokenHash: string, next: NextSessio
       await sessions.insertOne({ ...doc }, { session });
       return true;
     });
-    if (rotated) return { outcome: "rotated", session: { id: doc.id, family_id: doc.family_id, created_at: doc.created_at }, user, grace };
+    if (rotated)
+      return { outcome: "rotated", session: { id: doc.id, family_id: doc.family_id, created_at: doc.created_at }, user, grace };
     // Another request rotated or revoked the target meanwhile: decide again from fresh state.
   }
   return { outcome: "invalid" };
@@ -141,7 +156,13 @@ export async function refreshSession(db: Db, tokenHash: string, next: NextSessio
  * Revokes every live token of one family of `userId` (logout; DELETE /sessions/:id).
  * Returns how many were live: 0 means no such live session of this user.
  */
-export async function revokeSessionFamily(db: Db, userId: string, familyId: string, now: Date, reason: SessionRevocationReason): Promise<number> {
+export async function revokeSessionFamily(
+  db: Db,
+  userId: string,
+  familyId: string,
+  now: Date,
+  reason: SessionRevocationReason,
+): Promise<number> {
   const { modifiedCount } = await sessionsCollection(db).updateMany(
     { user_id: userId, family_id: familyId, revoked_at: { $exists: false }, expires_at: { $gt: now } },
     { $set: { revoked_at: now, revoked_reason: reason } },
@@ -165,7 +186,13 @@ async function revokeIn(
 }
 
 /** Revokes every session of `userId` (logout-all, resets); inside `tx` when given. */
-export async function revokeAllSessionsIn(db: Db, userId: string, now: Date, reason: SessionRevocationReason, tx?: ClientSession): Promise<number> {
+export async function revokeAllSessionsIn(
+  db: Db,
+  userId: string,
+  now: Date,
+  reason: SessionRevocationReason,
+  tx?: ClientSession,
+): Promise<number> {
   return revokeIn(db, { user_id: userId }, now, reason, tx);
 }
 
@@ -206,7 +233,10 @@ export async function beginSession(db: Db, doc: SessionDoc, clearFailuresKey: st
 /** The user's signed-in devices: the live token of each live family, newest first; `id` is the family id. */
 export async function listSessions(db: Db, userId: string, now: Date): Promise<(SessionView & { family_id: string })[]> {
   const docs = await sessionsCollection(db)
-    .find({ user_id: userId, ...LIVE, expires_at: { $gt: now } }, { projection: { _id: 0 }, sort: { last_used_at: -1 }, limit: 200 })
+    .find(
+      { user_id: userId, ...LIVE, expires_at: { $gt: now } },
+      { projection: { _id: 0 }, sort: { last_used_at: -1 }, limit: 200 },
+    )
     .toArray();
   return docs.map((d) => ({
     id: d.family_id,

@@ -1,5 +1,5 @@
 import type { Db, Document } from "mongodb";
-import { COLLECTIONS, ROLES, customersCollection, usersCollection, type Role } from "./collections.ts";
+import { COLLECTIONS, customersCollection, ROLES, type Role, usersCollection } from "./collections.ts";
 
 export interface AdminStats {
   customers: number;
@@ -48,7 +48,12 @@ export async function computeAdminStats(db: Db, now: Date, maxFailures: number):
     ])
     .toArray();
   const userSide = usersCollection(db)
-    .aggregate<{ roles: { _id: unknown; n: number }[]; one_way: { n: number }[]; events: { _id: string; n: number }[]; locks: { n: number }[] }>([
+    .aggregate<{
+      roles: { _id: unknown; n: number }[];
+      one_way: { n: number }[];
+      events: { _id: string; n: number }[];
+      locks: { n: number }[];
+    }>([
       { $project: { _id: 0, id: 1, role: 1, customer_v2_id: 1 } },
       { $lookup: { from: COLLECTIONS.customers, localField: "customer_v2_id", foreignField: "id", as: "c" } },
       { $project: { role: 1, has: { $eq: [{ $type: "$customer_v2_id" }, "string"] }, both: pointsBack("id", "c", "user_id") } },
@@ -72,7 +77,10 @@ export async function computeAdminStats(db: Db, now: Date, maxFailures: number):
         $lookup: {
           from: COLLECTIONS.rateLimits,
           // Login-failure counters (src/services/auth/limits.ts) of windows not yet over.
-          pipeline: [{ $match: { key: /^login-failures:/, count: { $gte: maxFailures }, expires_at: { $gt: now } } }, { $count: "n" }],
+          pipeline: [
+            { $match: { key: /^login-failures:/, count: { $gte: maxFailures }, expires_at: { $gt: now } } },
+            { $count: "n" },
+          ],
           as: "locks",
         },
       },

@@ -1,7 +1,7 @@
 import type { Db } from "mongodb";
 import { ApiError } from "../lib/errors.ts";
 import { isDuplicateKey } from "./errors.ts";
-import { operations, type Operations } from "./operations.ts";
+import { type Operations, operations } from "./operations.ts";
 
 type Tail<T extends unknown[]> = T extends [unknown, ...infer Rest] ? Rest : never;
 

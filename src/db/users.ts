@@ -1,5 +1,5 @@
 import type { ClientSession, Db, Document, Filter } from "mongodb";
-import { COLLECTIONS, customersCollection, usersCollection, type CustomerDoc, type Role, type UserDoc } from "./collections.ts";
+import { COLLECTIONS, type CustomerDoc, customersCollection, type Role, type UserDoc, usersCollection } from "./collections.ts";
 
 /** The collation of the unique `users.email` index (migration 001): case-insensitive. */
 export const EMAIL_COLLATION = { locale: "en", strength: 2 } as const;
@@ -35,7 +35,9 @@ const lookupLinkedCustomers: Document = {
  */
 async function withLinkedCustomers(db: Db, users: UserDoc[]): Promise<UserWithLinkedCustomers[]> {
   const ids = [...new Set(users.map((u) => u.customer_v2_id).filter((id): id is string => typeof id === "string" && id !== ""))];
-  const customers = await customersCollection(db).find({ id: { $in: ids } }, { projection: { _id: 0 } }).toArray();
+  const customers = await customersCollection(db)
+    .find({ id: { $in: ids } }, { projection: { _id: 0 } })
+    .toArray();
   return users.map((u) => ({ ...u, linked_customers: customers.filter((c) => c.id === u.customer_v2_id) }));
 }
 
@@ -61,7 +63,10 @@ export async function findUsersByEmail(db: Db, email: string): Promise<UserWithL
  */
 /** The query phone login runs (equality on the indexed `phone_normalized`; exported so tests explain exactly it). */
 export function usersByPhoneQuery(normalized: string) {
-  return { filter: { phone_normalized: normalized }, options: { limit: MAX_LOGIN_CANDIDATES + 1, projection: { _id: 0 } } } as const;
+  return {
+    filter: { phone_normalized: normalized },
+    options: { limit: MAX_LOGIN_CANDIDATES + 1, projection: { _id: 0 } },
+  } as const;
 }
 
 export async function findUsersByPhone(db: Db, normalized: string): Promise<UserWithLinkedCustomers[]> {

@@ -24,7 +24,11 @@ export async function sha256Hex(text: string): Promise<string> {
 /** 32 key bytes derived with HKDF-SHA-256 from secret input material, a salt and a purpose. */
 export async function deriveKeyBytes(material: string, salt: string, info: string): Promise<string> {
   const base = await crypto.subtle.importKey("raw", utf8.encode(material), "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: utf8.encode(salt), info: utf8.encode(info) }, base, 256);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: utf8.encode(salt), info: utf8.encode(info) },
+    base,
+    256,
+  );
   return toBase64(new Uint8Array(bits));
 }
 
@@ -35,7 +39,9 @@ function aesKey(keyBase64: string, usage: "encrypt" | "decrypt"): Promise<Crypto
 /** AES-256-GCM: base64 of a random 12-byte IV followed by the ciphertext and tag. */
 export async function seal(plain: string, keyBase64: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await aesKey(keyBase64, "encrypt"), utf8.encode(plain)));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await aesKey(keyBase64, "encrypt"), utf8.encode(plain)),
+  );
   const out = new Uint8Array(iv.length + sealed.length);
   out.set(iv);
   out.set(sealed, iv.length);
@@ -46,7 +52,11 @@ export async function seal(plain: string, keyBase64: string): Promise<string> {
 export async function unseal(sealed: string, keyBase64: string): Promise<string | null> {
   try {
     const bytes = fromBase64(sealed);
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12) }, await aesKey(keyBase64, "decrypt"), bytes.slice(12));
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.slice(0, 12) },
+      await aesKey(keyBase64, "decrypt"),
+      bytes.slice(12),
+    );
     return new TextDecoder().decode(plain);
   } catch {
     return null;

@@ -6,7 +6,7 @@ import type { PublicUser } from "../db/users.ts";
 import type { AppEnv, AuthedEnv, Variables } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 import { verifiedLinkedCustomer } from "../services/auth/customer-link.ts";
-import { invalidToken, verifyAccessToken, type AccessClaims } from "../services/auth/tokens.ts";
+import { type AccessClaims, invalidToken, verifyAccessToken } from "../services/auth/tokens.ts";
 
 let misconfigurationLogged = false;
 

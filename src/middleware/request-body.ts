@@ -1,8 +1,9 @@
 // App-wide request body rules, ahead of every route (current and future): a size limit checked
 // before anything reads the body, JSON as the only body media type, and one error code for a
 // body that is not JSON. Routes then validate the parsed value with their zod schemas.
-import { createMiddleware } from "hono/factory";
+
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
 
@@ -44,7 +45,8 @@ export const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
   const bytes = c.req.raw.body === null ? new Uint8Array(0) : new Uint8Array(await c.req.arrayBuffer());
   const json = isJsonMediaType(contentType);
   if (bytes.byteLength === 0) {
-    if (json && DOCUMENT_REQUIRED.has(method)) throw new ApiError(400, "invalid_json", "The request body is empty; a JSON document is required.");
+    if (json && DOCUMENT_REQUIRED.has(method))
+      throw new ApiError(400, "invalid_json", "The request body is empty; a JSON document is required.");
     return next();
   }
   if (!json) {

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { loadConfig, type AppConfig } from "../config.ts";
+import { type AppConfig, loadConfig } from "../config.ts";
 import { gatewayKey, openStore } from "../db/gateway-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../lib/errors.ts";
@@ -28,11 +28,16 @@ function enforceConfig(config: AppConfig, logger: Logger): void {
     const key = `${config.misconfigured}\n${config.problems.join("\n")}`;
     if (!reportedProblems.has(key)) {
       reportedProblems.add(key);
-      if (config.misconfigured) logger.error("server misconfigured: every request is refused", { environment: config.environment, problems: config.problems });
+      if (config.misconfigured)
+        logger.error("server misconfigured: every request is refused", {
+          environment: config.environment,
+          problems: config.problems,
+        });
       else logger.warn("configuration: invalid values ignored, defaults used", { problems: config.problems });
     }
   }
-  if (config.misconfigured) throw new ApiError(500, "server_misconfigured", "The server is misconfigured; its operators have been told in the log.");
+  if (config.misconfigured)
+    throw new ApiError(500, "server_misconfigured", "The server is misconfigured; its operators have been told in the log.");
 }
 
 /**

@@ -60,8 +60,13 @@ const tokenFields = {
   access_token: z.string(),
   token_type: z.literal("bearer"),
   expires_in: z.number().int().openapi({ description: "Seconds until the access token expires." }),
-  refresh_token: z.string().openapi({ description: "Opaque (256 random bits, base64url); exchange it at POST /api/auth/refresh. Shown once." }),
-  refresh_expires_in: z.number().int().openapi({ description: "Seconds until the refresh token expires (REFRESH_TOKEN_TTL_SECONDS)." }),
+  refresh_token: z
+    .string()
+    .openapi({ description: "Opaque (256 random bits, base64url); exchange it at POST /api/auth/refresh. Shown once." }),
+  refresh_expires_in: z
+    .number()
+    .int()
+    .openapi({ description: "Seconds until the refresh token expires (REFRESH_TOKEN_TTL_SECONDS)." }),
 };
 
 export const TokenResponseSchema = z.object({ ...tokenFields, user: AuthUserSchema }).openapi("TokenResponse");
@@ -93,11 +98,16 @@ export const MeResponseSchema = z
     email: z.string(),
     role: z.enum(ROLES),
     customer_v2_id: z.string().nullable(),
-    customer: CustomerPublicSchema.nullable().openapi({ description: "The linked customer in its owner shape (CustomerPublic), or null." }),
+    customer: CustomerPublicSchema.nullable().openapi({
+      description: "The linked customer in its owner shape (CustomerPublic), or null.",
+    }),
   })
   .openapi("Me");
 
-const CodeSchema = z.string().regex(/^\d{6}$/, "A code is 6 digits.").openapi({ example: "493817" });
+const CodeSchema = z
+  .string()
+  .regex(/^\d{6}$/, "A code is 6 digits.")
+  .openapi({ example: "493817" });
 
 export const OtpRequestSchema = z
   .strictObject({ phone: PhoneInputSchema, purpose: z.enum(OTP_PURPOSES) })

@@ -22,7 +22,11 @@ export const CustomerListQuerySchema = z.object({
     .enum(["true", "false"])
     .transform((v) => v === "true")
     .optional()
-    .openapi({ type: "string", enum: ["true", "false"], description: "true: customers_v2.user_id is set; false: it is null or absent." }),
+    .openapi({
+      type: "string",
+      enum: ["true", "false"],
+      description: "true: customers_v2.user_id is set; false: it is null or absent.",
+    }),
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: "integer", default: 20 }),
   cursor: z.string().min(1).max(1000).optional().openapi({ description: "next_cursor of the previous page (opaque)." }),
 });
@@ -35,7 +39,10 @@ export const CustomerListSchema = z
   .openapi("CustomerList");
 
 const text = (max: number) => z.string().trim().min(1).max(max);
-const httpUrl = z.url({ protocol: /^https?$/, message: "Must be an http(s) URL." }).max(2048).openapi({ format: "uri" });
+const httpUrl = z
+  .url({ protocol: /^https?$/, message: "Must be an http(s) URL." })
+  .max(2048)
+  .openapi({ format: "uri" });
 
 /** Fields no PATCH may change (422 `field_not_patchable`). */
 export const UNPATCHABLE_CUSTOMER_FIELDS = ["id", "user_id", "created_at", "_id"] as const;
@@ -56,7 +63,8 @@ export const CustomerPatchSchema = z
   })
   .refine((patch) => Object.values(patch).some((v) => v !== undefined), "At least one field is required.")
   .openapi("CustomerPatch", {
-    description: "Fields to change; null removes an optional field. `id`, `user_id`, `created_at` → 422 field_not_patchable; other unknown fields → 422 validation_error.",
+    description:
+      "Fields to change; null removes an optional field. `id`, `user_id`, `created_at` → 422 field_not_patchable; other unknown fields → 422 validation_error.",
     example: { address: "#14, 4th Cross, HAL 2nd Stage, Indiranagar", phone: "98450 12399", notes: null },
   });
 
@@ -65,7 +73,10 @@ export const SubscriptionWithProductSchema = z
     id: z.string(),
     customer_id: z.string(),
     product_id: z.string(),
-    product: z.object({ name: z.string(), unit: z.string() }).nullable().openapi({ description: "null when the product no longer exists." }),
+    product: z
+      .object({ name: z.string(), unit: z.string() })
+      .nullable()
+      .openapi({ description: "null when the product no longer exists." }),
     price_per_unit: z.number().optional(),
     mode: z.enum(SUBSCRIPTION_MODES).or(z.string()),
     default_qty: z.number().optional(),
@@ -88,7 +99,9 @@ export const CustomerSubscriptionsSchema = z
 export const ResetPasswordResponseSchema = z
   .object({
     user_id: IdSchema,
-    initial_password: z.string().openapi({ description: "The new random password; shown only in this response; must be changed at first login." }),
+    initial_password: z
+      .string()
+      .openapi({ description: "The new random password; shown only in this response; must be changed at first login." }),
   })
   .openapi("ResetPasswordResponse");
 
@@ -99,15 +112,23 @@ export const CreatedLoginSchema = z
       email: z.string(),
       role: z.enum(ROLES),
       customer_v2_id: IdSchema,
-      phone: z.string().nullable().openapi({ description: "The customer's phone normalized; null when it is missing or not a valid Indian mobile number." }),
+      phone: z.string().nullable().openapi({
+        description: "The customer's phone normalized; null when it is missing or not a valid Indian mobile number.",
+      }),
       name: z.string(),
     }),
-    initial_password: z.string().openapi({ description: "Random initial password; shown only in this response; must be changed at first login." }),
+    initial_password: z
+      .string()
+      .openapi({ description: "Random initial password; shown only in this response; must be changed at first login." }),
   })
   .openapi("CreatedCustomerLogin");
 
 export const UserIdParamsSchema = z.object({
-  id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" }, example: "8423fa5b-dc00-4da5-8bc9-afd3ed004c2c" }),
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "id", in: "path" }, example: "8423fa5b-dc00-4da5-8bc9-afd3ed004c2c" }),
 });
 
 export const ActivationResponseSchema = z
@@ -122,11 +143,22 @@ export const ActivationResponseSchema = z
 export const AdminStatsSchema = z
   .object({
     customers: z.number().int(),
-    customers_linked: z.number().int().openapi({ description: "Customers linked both ways (customers_v2.user_id ⇄ users.customer_v2_id)." }),
-    link_rate: z.number().openapi({ description: "customers_linked / customers, 4 decimals (0 with no customers). The seed's target is ≥ 0.9." }),
-    one_way_links: z.number().int().openapi({ description: "Link pointers (on either side, dangling ones included) that the other side does not return." }),
+    customers_linked: z
+      .number()
+      .int()
+      .openapi({ description: "Customers linked both ways (customers_v2.user_id ⇄ users.customer_v2_id)." }),
+    link_rate: z
+      .number()
+      .openapi({ description: "customers_linked / customers, 4 decimals (0 with no customers). The seed's target is ≥ 0.9." }),
+    one_way_links: z
+      .number()
+      .int()
+      .openapi({ description: "Link pointers (on either side, dangling ones included) that the other side does not return." }),
     users_by_role: z.record(z.string(), z.number().int()).openapi({ description: "Every role, 0 when none." }),
-    logins_24h: z.number().int().openapi({ description: "Successful logins (auth_events login_succeeded) in the 24 h before the request." }),
+    logins_24h: z
+      .number()
+      .int()
+      .openapi({ description: "Successful logins (auth_events login_succeeded) in the 24 h before the request." }),
     failed_logins_24h: z.number().int().openapi({ description: "auth_events login_failed in the 24 h before the request." }),
     locked_accounts: z.number().int().openapi({ description: "auth_rate_limits documents whose locked_until is in the future." }),
   })

@@ -203,7 +203,11 @@ export const CreateCustomerResponseSchema = z
   .openapi("CreateCustomerResponse");
 
 export const CustomerIdParamsSchema = z.object({
-  id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" }, example: "3f2457cd-a177-4b6e-847e-1bcd103f3569" }),
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "id", in: "path" }, example: "3f2457cd-a177-4b6e-847e-1bcd103f3569" }),
 });
 
 export const IdempotencyHeadersSchema = z.object({

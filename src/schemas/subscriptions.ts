@@ -1,11 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import {
-  CUSTOMER_EXAMPLE,
-  CreateCustomerResponseSchema,
-  CustomerInputSchema,
-  IdSchema,
-  IsoDateSchema,
-} from "./customers.ts";
+import { CreateCustomerResponseSchema, CUSTOMER_EXAMPLE, CustomerInputSchema, IdSchema, IsoDateSchema } from "./customers.ts";
 
 export const SUBSCRIPTION_MODES = ["fixed_daily", "weekly_pattern", "day_by_day", "irregular", "one_time"] as const;
 export const SUBSCRIPTION_SHIFTS = ["morning", "evening", "both"] as const;
@@ -13,9 +7,7 @@ export const SUBSCRIPTION_STATUSES = ["draft", "active", "paused", "stopped"] as
 
 const Quantity = z.number().min(0).max(1000);
 
-const DatedQuantitySchema = z
-  .strictObject({ date: IsoDateSchema, qty: Quantity })
-  .openapi("DatedQuantity");
+const DatedQuantitySchema = z.strictObject({ date: IsoDateSchema, qty: Quantity }).openapi("DatedQuantity");
 
 const PauseIntervalSchema = z
   .strictObject({ start: IsoDateSchema, end: IsoDateSchema })

@@ -1,5 +1,5 @@
+import { type IdempotencyCompletion, idempotencyInProgress } from "../db/idempotency.ts";
 import type { DataStore } from "../db/store.ts";
-import { idempotencyInProgress, type IdempotencyCompletion } from "../db/idempotency.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import { deriveKeyBytes, sha256Hex, unseal } from "../lib/sealing.ts";
@@ -74,7 +74,11 @@ export async function runIdempotent<T>(
     if (plain === null) {
       // e.g. JWT_SECRET rotated since the first request: the result cannot be shown again.
       opts.logger.warn("idempotent replay: recorded result could not be unsealed");
-      throw new ApiError(409, "idempotency_key_unreadable", "This Idempotency-Key was used before, but its result can no longer be read; use a new key.");
+      throw new ApiError(
+        409,
+        "idempotency_key_unreadable",
+        "This Idempotency-Key was used before, but its result can no longer be read; use a new key.",
+      );
     }
     return { response: JSON.parse(plain) as T, replayed: true };
   }
@@ -83,9 +87,9 @@ export async function runIdempotent<T>(
   try {
     return { response: await work(completion), replayed: false };
   } catch (err) {
-    await opts.store.releaseIdempotencyKey(id, claim.leaseId).catch((releaseErr: Error) =>
-      opts.logger.warn("could not release idempotency key", { error: releaseErr.name }),
-    );
+    await opts.store
+      .releaseIdempotencyKey(id, claim.leaseId)
+      .catch((releaseErr: Error) => opts.logger.warn("could not release idempotency key", { error: releaseErr.name }));
     throw err;
   }
 }

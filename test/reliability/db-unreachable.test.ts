@@ -23,7 +23,9 @@ beforeAll(async () => {
 });
 
 describe("database unreachable", () => {
-  it("every route answers 503 database_unavailable (or without the database), never 500, within the timeout", async ({ task }) => {
+  it("every route answers 503 database_unavailable (or without the database), never 500, within the timeout", async ({
+    task,
+  }) => {
     const failures: string[] = [];
     let serverErrors = 0;
     let unavailable = 0;
@@ -39,7 +41,9 @@ describe("database unreachable", () => {
       const elapsed = Date.now() - started;
       slowest = Math.max(slowest, elapsed);
       const text = await res.text();
-      const body = (res.headers.get("content-type") ?? "").startsWith("application/json") ? (JSON.parse(text) as { error?: { code?: string }; status?: string }) : null;
+      const body = (res.headers.get("content-type") ?? "").startsWith("application/json")
+        ? (JSON.parse(text) as { error?: { code?: string }; status?: string })
+        : null;
       if (res.status === 503) {
         unavailable++;
         const ok = body?.error?.code === "database_unavailable" || (op.path === "/health" && body?.status === "degraded");

@@ -56,7 +56,29 @@ beforeAll(async () => {
 const junkStrings = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 40 }),
-  fc.constantFrom("", " ", "null", "undefined", "NaN", "-1", "1e309", "0x10", "true", "[]", "{}", "\u0000", "\uFEFF", "\uD800", "<script>alert(1)</script>", "' OR 1=1 --", "../../etc/passwd", "${jndi:ldap://x}", "__proto__", "constructor"),
+  fc.constantFrom(
+    "",
+    " ",
+    "null",
+    "undefined",
+    "NaN",
+    "-1",
+    "1e309",
+    "0x10",
+    "true",
+    "[]",
+    "{}",
+    "\u0000",
+    "\uFEFF",
+    "\uD800",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "../../etc/passwd",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a log-injection payload, sent as text on purpose
+    "${jndi:ldap://x}",
+    "__proto__",
+    "constructor",
+  ),
 );
 
 const wrongTypeValue = fc.oneof(
@@ -82,12 +104,39 @@ const operatorValue = fc.constantFrom<unknown>(
 );
 
 const contentTypes = fc.oneof(
-  fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=zz", "application/xml", "application/json5", "text/json", "application/jsonx", "*/*", "", "application/json; charset"),
+  fc.constantFrom(
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=zz",
+    "application/xml",
+    "application/json5",
+    "text/json",
+    "application/jsonx",
+    "*/*",
+    "",
+    "application/json; charset",
+  ),
   fc.stringMatching(/^[a-z]{1,10}\/[a-z0-9.+-]{1,12}$/),
 );
 
 const authorizationValues = fc.oneof(
-  fc.constantFrom("Bearer", "Bearer ", "Bearer  ", "bearer", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a.b", "Bearer a.b.c", "Bearer ...", "Bearer eyJ", "Bearer null", "Bearer undefined", "Bearer =====", "Bearer a b c", `Bearer ${"A".repeat(9_000)}`),
+  fc.constantFrom(
+    "Bearer",
+    "Bearer ",
+    "Bearer  ",
+    "bearer",
+    "Basic dXNlcjpwYXNz",
+    "Token abc",
+    "Bearer a.b",
+    "Bearer a.b.c",
+    "Bearer ...",
+    "Bearer eyJ",
+    "Bearer null",
+    "Bearer undefined",
+    "Bearer =====",
+    "Bearer a b c",
+    `Bearer ${"A".repeat(9_000)}`,
+  ),
   fc.stringMatching(/^[\x21-\x7e]{0,60}$/).map((s) => `Bearer ${s}`),
   fc.stringMatching(/^[\x20-\x7e]{0,80}$/),
 );
@@ -103,7 +152,9 @@ function bodyKeys(op: Operation, example: Record<string, unknown>): string[] {
 
 /** A documented example with one field replaced (or added). */
 function withField(op: Operation, value: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
-  return pick(op.examples).chain((example) => fc.tuple(pick(bodyKeys(op, example)), value).map(([key, v]) => ({ ...example, [key]: v })));
+  return pick(op.examples).chain((example) =>
+    fc.tuple(pick(bodyKeys(op, example)), value).map(([key, v]) => ({ ...example, [key]: v })),
+  );
 }
 
 function deepJson(depth: number, kind: "array" | "object"): string {
@@ -127,7 +178,8 @@ const json = (value: unknown) => ({ headers: { "content-type": "application/json
  * routes (their example is a full login: a bcrypt verification per request, which would make
  * the run slow without testing anything the junk reaches).
  */
-const carrierBody = (op: Operation, example: Record<string, unknown>) => (op.method === "GET" ? { headers: {} } : json(op.bearer ? example : {}));
+const carrierBody = (op: Operation, example: Record<string, unknown>) =>
+  op.method === "GET" ? { headers: {} } : json(op.bearer ? example : {});
 
 const CATEGORIES: Category[] = [
   { name: "wrong types", applies: (op) => op.hasBody, make: (op) => withField(op, wrongTypeValue).map(json) },
@@ -137,7 +189,9 @@ const CATEGORIES: Category[] = [
     make: (op) =>
       pick(op.examples).chain((example) => {
         const keys = op.required.length > 0 ? op.required : bodyKeys(op, example);
-        return fc.subarray(keys, { minLength: 1 }).map((drop) => json(Object.fromEntries(Object.entries(example).filter(([k]) => !drop.includes(k)))));
+        return fc
+          .subarray(keys, { minLength: 1 })
+          .map((drop) => json(Object.fromEntries(Object.entries(example).filter(([k]) => !drop.includes(k)))));
       }),
   },
   {
@@ -145,31 +199,57 @@ const CATEGORIES: Category[] = [
     applies: (op) => op.hasBody,
     make: (op) =>
       fc
-        .tuple(pick(op.examples), fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 4 }))
+        .tuple(
+          pick(op.examples),
+          fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 4 }),
+        )
         .map(([example, extra]) => json({ ...example, ...extra, [`x_${Object.keys(extra).length}`]: true })),
   },
   {
     name: "huge strings",
     applies: (op) => op.hasBody,
-    make: (op) => withField(op, fc.constantFrom(300, 2_000, 20_000, 65_000, 70_000, 300_000).map((n) => "é".repeat(Math.floor(n / 2)))).map(json),
+    make: (op) =>
+      withField(
+        op,
+        fc.constantFrom(300, 2_000, 20_000, 65_000, 70_000, 300_000).map((n) => "é".repeat(Math.floor(n / 2))),
+      ).map(json),
   },
   {
     name: "deep JSON",
     applies: (op) => op.hasBody,
     make: (op) =>
-      fc.tuple(pick(op.examples), fc.constantFrom(64, 500, 5_000, 15_000), fc.constantFrom<"array" | "object">("array", "object"), fc.boolean()).map(([example, depth, kind, whole]) => {
-        const deep = deepJson(depth, kind);
-        const key = bodyKeys(op, example)[0]!;
-        const body = whole ? deep : JSON.stringify({ ...example, [key]: 0 }).replace(`"${key}":0`, `"${key}":${deep}`);
-        return { headers: { "content-type": "application/json" }, body };
-      }),
+      fc
+        .tuple(
+          pick(op.examples),
+          fc.constantFrom(64, 500, 5_000, 15_000),
+          fc.constantFrom<"array" | "object">("array", "object"),
+          fc.boolean(),
+        )
+        .map(([example, depth, kind, whole]) => {
+          const deep = deepJson(depth, kind);
+          const key = bodyKeys(op, example)[0]!;
+          const body = whole ? deep : JSON.stringify({ ...example, [key]: 0 }).replace(`"${key}":0`, `"${key}":${deep}`);
+          return { headers: { "content-type": "application/json" }, body };
+        }),
   },
   {
     name: "invalid UTF-8",
     applies: (op) => op.hasBody,
     make: (op) =>
       fc
-        .tuple(pick(op.examples), fc.constantFrom([0xff], [0xfe, 0xff], [0xc3, 0x28], [0xe2, 0x28, 0xa1], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]), fc.nat())
+        .tuple(
+          pick(op.examples),
+          fc.constantFrom(
+            [0xff],
+            [0xfe, 0xff],
+            [0xc3, 0x28],
+            [0xe2, 0x28, 0xa1],
+            [0xed, 0xa0, 0x80],
+            [0xf8, 0x88, 0x80, 0x80, 0x80],
+            [0xc0, 0xaf],
+          ),
+          fc.nat(),
+        )
         .map(([example, bad, at]) => {
           const text = encoder.encode(JSON.stringify(example));
           // Inside the first string value when there is one, else anywhere.
@@ -182,14 +262,21 @@ const CATEGORIES: Category[] = [
   {
     name: "wrong content type",
     applies: (op) => op.hasBody,
-    make: (op) => fc.tuple(pick(op.examples), contentTypes).map(([example, type]) => ({ headers: type ? { "content-type": type } : ({} as Record<string, string>), body: JSON.stringify(example) })),
+    make: (op) =>
+      fc.tuple(pick(op.examples), contentTypes).map(([example, type]) => ({
+        headers: type ? { "content-type": type } : ({} as Record<string, string>),
+        body: JSON.stringify(example),
+      })),
   },
   {
     name: "malformed JSON",
     applies: (op) => op.method !== "GET",
     make: () =>
       fc
-        .oneof(fc.string({ maxLength: 60 }), fc.constantFrom("{", "}", '{"a":}', "{'a':1}", '{"a":1,}', "[1,2", "nul", "NaN", '{"a":1}{"b":2}', "\u0000"))
+        .oneof(
+          fc.string({ maxLength: 60 }),
+          fc.constantFrom("{", "}", '{"a":}', "{'a':1}", '{"a":1,}', "[1,2", "nul", "NaN", '{"a":1}{"b":2}', "\u0000"),
+        )
         .filter((s) => {
           try {
             JSON.parse(s);
@@ -210,27 +297,44 @@ const CATEGORIES: Category[] = [
         pick(op.examples).map((example) => json(Object.fromEntries(bodyKeys(op, example).map((k) => [k, { $ne: null }])))),
         pick(op.examples).map((example) => ({
           headers: { "content-type": "application/json" },
-          body: JSON.stringify(example).replace(/^\{/, '{"__proto__":{"role":"admin","is_admin":true},"constructor":{"prototype":{"x":1}},"$set":{"role":"admin"},'),
+          body: JSON.stringify(example).replace(
+            /^\{/,
+            '{"__proto__":{"role":"admin","is_admin":true},"constructor":{"prototype":{"x":1}},"$set":{"role":"admin"},',
+          ),
         })),
       ),
   },
   {
     name: "malformed Authorization",
     applies: () => true,
-    make: (op) => fc.tuple(pick(op.examples), authorizationValues).map(([example, authorization]) => ({ ...carrierBody(op, example), authorization })),
+    make: (op) =>
+      fc
+        .tuple(pick(op.examples), authorizationValues)
+        .map(([example, authorization]) => ({ ...carrierBody(op, example), authorization })),
   },
   {
     name: "junk path and query",
     applies: () => true,
     make: (op) =>
-      fc.tuple(pick(op.examples), junkStrings, fc.constantFrom("param", "raw", "query", "suffix")).map(([example, junk, where]) => {
-        const params = Object.fromEntries(op.pathParams.map((p) => [p, junk]));
-        const rawJunk = where === "raw" ? ["%", "%ff", "%00", "%2e%2e%2f", "..%2F..", "%E0%A4%A", "{id}", "%u0041"][junk.length % 8]! : junk;
-        let path = op.pathParams.length > 0 && (where === "param" || where === "raw") ? fillPath(op.path, where === "raw" ? Object.fromEntries(op.pathParams.map((p) => [p, rawJunk])) : params, where === "raw") : fillPath(op.path, {});
-        if (where === "query" || op.pathParams.length === 0) path += `?${encode(junk)}=${encode(junk)}&email[$ne]=x&id=${encode(junk)}`;
-        if (where === "suffix") path += `/${encode(junk) || "x"}`;
-        return { ...carrierBody(op, example), path };
-      }),
+      fc
+        .tuple(pick(op.examples), junkStrings, fc.constantFrom("param", "raw", "query", "suffix"))
+        .map(([example, junk, where]) => {
+          const params = Object.fromEntries(op.pathParams.map((p) => [p, junk]));
+          const rawJunk =
+            where === "raw" ? ["%", "%ff", "%00", "%2e%2e%2f", "..%2F..", "%E0%A4%A", "{id}", "%u0041"][junk.length % 8]! : junk;
+          let path =
+            op.pathParams.length > 0 && (where === "param" || where === "raw")
+              ? fillPath(
+                  op.path,
+                  where === "raw" ? Object.fromEntries(op.pathParams.map((p) => [p, rawJunk])) : params,
+                  where === "raw",
+                )
+              : fillPath(op.path, {});
+          if (where === "query" || op.pathParams.length === 0)
+            path += `?${encode(junk)}=${encode(junk)}&email[$ne]=x&id=${encode(junk)}`;
+          if (where === "suffix") path += `/${encode(junk) || "x"}`;
+          return { ...carrierBody(op, example), path };
+        }),
   },
   {
     name: "junk headers",
@@ -238,7 +342,12 @@ const CATEGORIES: Category[] = [
     make: (op) =>
       fc.tuple(pick(op.examples), fc.stringMatching(/^[\x20-\x7e]{0,300}$/)).map(([example, junk]) => {
         const carrier = carrierBody(op, example);
-        const headers: Record<string, string> = { ...carrier.headers, "x-request-id": junk, "x-forwarded-for": junk, "cf-connecting-ip": junk };
+        const headers: Record<string, string> = {
+          ...carrier.headers,
+          "x-request-id": junk,
+          "x-forwarded-for": junk,
+          "cf-connecting-ip": junk,
+        };
         for (const name of op.headerParams) headers[name] = junk;
         return { headers, body: "body" in carrier ? carrier.body : undefined };
       }),
@@ -314,7 +423,18 @@ describe("fuzzing every route", () => {
     const requests = fc.sample(fuzzRequest(), { seed: SEED, numRuns: RUNS });
 
     const before = await snapshot();
-    const stats = new Map<string, { tried: number; passed: number; serverErrors: number; secrets: number; accepted: number; statuses: Map<number, number>; ms: number }>();
+    const stats = new Map<
+      string,
+      {
+        tried: number;
+        passed: number;
+        serverErrors: number;
+        secrets: number;
+        accepted: number;
+        statuses: Map<number, number>;
+        ms: number;
+      }
+    >();
     const failures: string[] = [];
     const acceptedIds = new Set<string>();
     let next = 0;
@@ -322,7 +442,15 @@ describe("fuzzing every route", () => {
     const worker = async () => {
       while (next < requests.length) {
         const request = requests[next++]!;
-        const row = stats.get(request.category) ?? { tried: 0, passed: 0, serverErrors: 0, secrets: 0, accepted: 0, statuses: new Map(), ms: 0 };
+        const row = stats.get(request.category) ?? {
+          tried: 0,
+          passed: 0,
+          serverErrors: 0,
+          secrets: 0,
+          accepted: 0,
+          statuses: new Map(),
+          ms: 0,
+        };
         stats.set(request.category, row);
         row.tried++;
         let outcome: Outcome;
@@ -364,7 +492,10 @@ describe("fuzzing every route", () => {
       serverErrors: row.serverErrors,
       documents: 0,
       secrets: row.secrets,
-      note: `${[...row.statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(" ")}; ${Math.round(row.ms / row.tried)} ms/request`,
+      note: `${[...row.statuses.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(" ")}; ${Math.round(row.ms / row.tried)} ms/request`,
     }));
     task.meta.reliability.push({
       category: "fuzz: documents and logs",

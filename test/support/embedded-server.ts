@@ -1,8 +1,9 @@
 // The embedded database for node tests: one in-memory server per test file, on a free port,
 // with a connected client; both stopped after the file.
+
+import { type RunningServer, startServer } from "@earlybird/devdb";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll } from "vitest";
-import { startServer, type RunningServer } from "@earlybird/devdb";
 
 export interface EmbeddedServer {
   server: RunningServer;

@@ -1,6 +1,6 @@
-import { EJSON } from "bson";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { EJSON } from "bson";
 import type { Db, Document } from "mongodb";
 
 /** The legacy fixture vendored in the repository (a byte-identical copy of the upstream one). */

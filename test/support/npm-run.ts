@@ -11,7 +11,11 @@ export interface RunResult {
 }
 
 /** Runs `npm run -s <script> -- args` from the project root, as a user would. */
-export function npmRun(script: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<RunResult> {
+export function npmRun(
+  script: string,
+  args: string[],
+  options: { env?: Record<string, string>; input?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn("npm", ["run", "-s", script, "--", ...args], {
       cwd: ROOT,

@@ -27,12 +27,34 @@ const MIGRATION_SCENARIOS = /SIGKILL|SIGINT|Ctrl-C|concurrent|lease|killed/i;
 
 export function formatTable(rows: ReliabilityRow[]): string {
   const header = ["category", "tried", "passed", "5xx", "docs changed/lost/half-linked", "secrets", "note"];
-  const cells = rows.map((r) => [r.category, String(r.tried), String(r.passed), String(r.serverErrors), String(r.documents), r.secrets === undefined ? "-" : String(r.secrets), r.note ?? ""]);
+  const cells = rows.map((r) => [
+    r.category,
+    String(r.tried),
+    String(r.passed),
+    String(r.serverErrors),
+    String(r.documents),
+    r.secrets === undefined ? "-" : String(r.secrets),
+    r.note ?? "",
+  ]);
   const total = rows.reduce(
-    (t, r) => ({ tried: t.tried + r.tried, passed: t.passed + r.passed, serverErrors: t.serverErrors + r.serverErrors, documents: t.documents + r.documents, secrets: t.secrets + (r.secrets ?? 0) }),
+    (t, r) => ({
+      tried: t.tried + r.tried,
+      passed: t.passed + r.passed,
+      serverErrors: t.serverErrors + r.serverErrors,
+      documents: t.documents + r.documents,
+      secrets: t.secrets + (r.secrets ?? 0),
+    }),
     { tried: 0, passed: 0, serverErrors: 0, documents: 0, secrets: 0 },
   );
-  cells.push(["total", String(total.tried), String(total.passed), String(total.serverErrors), String(total.documents), String(total.secrets), ""]);
+  cells.push([
+    "total",
+    String(total.tried),
+    String(total.passed),
+    String(total.serverErrors),
+    String(total.documents),
+    String(total.secrets),
+    "",
+  ]);
   const line = (cols: string[]) => `| ${cols.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...cells.map(line)].join("\n");
 }
@@ -57,7 +79,13 @@ export class ReliabilityReporter implements Reporter {
       }
     }
     if (migrations.tried > 0) {
-      rows.push({ category: "migrations: SIGKILL / Ctrl-C / concurrent runners / expired lease", ...migrations, serverErrors: 0, documents: migrations.tried - migrations.passed, note: "test/node/migrations" });
+      rows.push({
+        category: "migrations: SIGKILL / Ctrl-C / concurrent runners / expired lease",
+        ...migrations,
+        serverErrors: 0,
+        documents: migrations.tried - migrations.passed,
+        note: "test/node/migrations",
+      });
     }
     if (rows.length === 0) return;
     console.log(`\nReliability summary\n\n${formatTable(rows)}\n`);

@@ -1,10 +1,10 @@
-import type { TestProject } from "vitest/node";
 import { startServer } from "@earlybird/devdb";
+import { EJSON } from "bson";
+import type { TestProject } from "vitest/node";
 import { TEST_DB_NAME } from "./constants.ts";
+import { LEGACY_COLLECTIONS, readLegacyCollection, readLegacyJson } from "./legacy-fixture.ts";
 import { startProxyControl } from "./proxy-control.ts";
 import { startSmsReceiver } from "./sms-receiver.ts";
-import { EJSON } from "bson";
-import { LEGACY_COLLECTIONS, readLegacyCollection, readLegacyJson } from "./legacy-fixture.ts";
 import { prepareTestDatabase } from "./test-database.ts";
 
 declare module "vitest" {

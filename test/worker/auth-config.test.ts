@@ -45,7 +45,10 @@ describe("database unreachable", () => {
   const down = { LOG_LEVEL: "info", MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" };
 
   it("login answers 503 database_unavailable", async () => {
-    const res = await api("POST", "/api/auth/login", { json: { email: "someone@example.com", password: "whatever-1" }, bindings: down });
+    const res = await api("POST", "/api/auth/login", {
+      json: { email: "someone@example.com", password: "whatever-1" },
+      bindings: down,
+    });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("database_unavailable");
   });
@@ -78,7 +81,10 @@ describe("ENVIRONMENT=production: the configuration is validated strictly", () =
     const health = await api("GET", "/health", { bindings: production });
     expect(health.status).toBe(200);
     const user = await createUser({});
-    const res = await api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, bindings: production });
+    const res = await api("POST", "/api/auth/login", {
+      json: { email: user.email, password: user.password },
+      bindings: production,
+    });
     expect(res.status).toBe(200);
   });
 
@@ -91,32 +97,42 @@ describe("ENVIRONMENT=production: the configuration is validated strictly", () =
     ["an invalid number", { LOGIN_MAX_FAILURES: "ten" }, ["LOGIN_MAX_FAILURES"]],
     [
       "everything at once",
-      { MONGODB_URI: "", JWT_SECRET: weakSecret, SMS_PROVIDER: "console", TEST_CLOCK: "1", DB_GATEWAY_SHARDS: "0", CORS_ORIGINS: "https://app.example.test/" },
+      {
+        MONGODB_URI: "",
+        JWT_SECRET: weakSecret,
+        SMS_PROVIDER: "console",
+        TEST_CLOCK: "1",
+        DB_GATEWAY_SHARDS: "0",
+        CORS_ORIGINS: "https://app.example.test/",
+      },
       ["MONGODB_URI", "JWT_SECRET", "SMS_PROVIDER", "TEST_CLOCK", "DB_GATEWAY_SHARDS", "CORS_ORIGINS"],
     ],
-  ])("%s: every request answers 500 server_misconfigured; one error line names the problems, no value", async (_name, broken, names) => {
-    const before = captured.length;
-    const user = await createUser({});
-    const misconfigured = { ...production, ...broken };
-    const responses = [
-      await api("GET", "/health", { bindings: misconfigured }),
-      await api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, bindings: misconfigured }),
-      await api("GET", "/api/customers", { bindings: misconfigured }),
-      await api("GET", "/openapi.json", { bindings: misconfigured }),
-    ];
-    for (const res of responses) {
-      expect(res.status).toBe(500);
-      expect(res.body.error.code).toBe("server_misconfigured");
-      for (const value of values()) expect(JSON.stringify(res.body)).not.toContain(value);
-    }
-    const written = captured.slice(before);
-    const reports = written.filter((line) => line.includes("server misconfigured"));
-    expect(reports).toHaveLength(1); // once, not per request
-    const report = JSON.parse(reports[0]!) as { level: string; problems: string[] };
-    expect(report.level).toBe("error");
-    expect(report.problems.map((problem) => problem.split(/[ =]/, 1)[0]).sort()).toEqual([...names].sort());
-    for (const value of values()) expect(written.join("\n")).not.toContain(value);
-  });
+  ])(
+    "%s: every request answers 500 server_misconfigured; one error line names the problems, no value",
+    async (_name, broken, names) => {
+      const before = captured.length;
+      const user = await createUser({});
+      const misconfigured = { ...production, ...broken };
+      const responses = [
+        await api("GET", "/health", { bindings: misconfigured }),
+        await api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, bindings: misconfigured }),
+        await api("GET", "/api/customers", { bindings: misconfigured }),
+        await api("GET", "/openapi.json", { bindings: misconfigured }),
+      ];
+      for (const res of responses) {
+        expect(res.status).toBe(500);
+        expect(res.body.error.code).toBe("server_misconfigured");
+        for (const value of values()) expect(JSON.stringify(res.body)).not.toContain(value);
+      }
+      const written = captured.slice(before);
+      const reports = written.filter((line) => line.includes("server misconfigured"));
+      expect(reports).toHaveLength(1); // once, not per request
+      const report = JSON.parse(reports[0]!) as { level: string; problems: string[] };
+      expect(report.level).toBe("error");
+      expect(report.problems.map((problem) => problem.split(/[ =]/, 1)[0]).sort()).toEqual([...names].sort());
+      for (const value of values()) expect(written.join("\n")).not.toContain(value);
+    },
+  );
 });
 
 describe("outside production an invalid value is reported once and its default used", () => {
@@ -124,7 +140,10 @@ describe("outside production an invalid value is reported once and its default u
     const before = captured.length;
     const user = await createUser({});
     const login = (extra: Record<string, string>) =>
-      api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, bindings: { LOG_LEVEL: "info", ...extra } });
+      api("POST", "/api/auth/login", {
+        json: { email: user.email, password: user.password },
+        bindings: { LOG_LEVEL: "info", ...extra },
+      });
     const honoured = await login({ ACCESS_TOKEN_TTL_SECONDS: "1200" });
     expect(honoured.body.expires_in).toBe(1200);
     for (let i = 0; i < 2; i++) {
@@ -134,7 +153,10 @@ describe("outside production an invalid value is reported once and its default u
     }
     const warnings = captured.slice(before).filter((line) => line.includes("invalid values ignored"));
     expect(warnings).toHaveLength(1);
-    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: "warn", problems: ["ACCESS_TOKEN_TTL_SECONDS must be an integer from 60 to 86400"] });
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      level: "warn",
+      problems: ["ACCESS_TOKEN_TTL_SECONDS must be an integer from 60 to 86400"],
+    });
     expect(warnings[0]).not.toContain("20 minutes");
   });
 });

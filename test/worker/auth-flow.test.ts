@@ -26,7 +26,12 @@ describe("create → login → me → change password", () => {
     // Log in by the phone in another spelling, with the initial password.
     const first = await login({ phone: `0${phone}`, password: initialPassword });
     expect(first.status).toBe(200);
-    expect(first.body.user).toMatchObject({ id: user.id, role: "customer", customer_v2_id: customer.id, must_change_password: true });
+    expect(first.body.user).toMatchObject({
+      id: user.id,
+      role: "customer",
+      customer_v2_id: customer.id,
+      must_change_password: true,
+    });
     expect(decode(first.body.access_token).payload.customer_v2_id).toBe(customer.id);
 
     const mine = await me(first.body.access_token);

@@ -3,11 +3,12 @@
 import { decode } from "hono/jwt";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { CustomerDoc, UserDoc } from "../../src/db/collections.ts";
-import { normalizePhone } from "../../src/lib/phone.ts";
 import { upgradePasswordHash } from "../../src/db/users.ts";
+import { normalizePhone } from "../../src/lib/phone.ts";
 import { hashPassword, verifyPassword } from "../../src/services/auth/passwords.ts";
 import { createUser, sha256Hex, withDb } from "./support/db.ts";
 import {
+  type Credential,
   credentials,
   legacySpelling,
   phoneSpellings,
@@ -15,7 +16,6 @@ import {
   sharedPhoneGroups,
   swapCase,
   usersWithUniquePhone,
-  type Credential,
 } from "./support/fixture.ts";
 import { api, login } from "./support/http.ts";
 import { AUDIENCE, ISSUER } from "./support/jwt.ts";
@@ -37,8 +37,14 @@ const alreadyLinked = new Set(expected.skipped.filter((s) => s.reason === "alrea
 let bothWays = new Map<string, string>();
 async function readLinks(): Promise<Map<string, string>> {
   return withDb(async (db) => {
-    const users = await db.collection<UserDoc>("users").find({ customer_v2_id: { $type: "string" } }).toArray();
-    const customers = await db.collection<CustomerDoc>("customers_v2").find({ user_id: { $type: "string" } }).toArray();
+    const users = await db
+      .collection<UserDoc>("users")
+      .find({ customer_v2_id: { $type: "string" } })
+      .toArray();
+    const customers = await db
+      .collection<CustomerDoc>("customers_v2")
+      .find({ user_id: { $type: "string" } })
+      .toArray();
     const links = new Map<string, string>();
     for (const u of users) {
       if (customers.some((c) => c.id === u.customer_v2_id && c.user_id === u.id)) links.set(u.id, u.customer_v2_id!);
@@ -48,7 +54,12 @@ async function readLinks(): Promise<Map<string, string>> {
 }
 
 function loadUsers(ids: string[]): Promise<UserDoc[]> {
-  return withDb((db) => db.collection<UserDoc>("users").find({ id: { $in: ids } }).toArray());
+  return withDb((db) =>
+    db
+      .collection<UserDoc>("users")
+      .find({ id: { $in: ids } })
+      .toArray(),
+  );
 }
 
 /** Logs `c` in by email with its case flipped, and checks the whole successful response. */
@@ -122,12 +133,15 @@ describe("legacy fixture: every user logs in by email in any case", () => {
     expect(bcryptUsers.some((c) => bothWays.has(c.user_id))).toBe(true);
   });
 
-  it("SHA-256 users (in password_hash or password) log in, are re-hashed to bcrypt in place, and log in again", { timeout: 180_000 }, async () => {
+  it("SHA-256 users (in password_hash or password) log in, are re-hashed to bcrypt in place, and log in again", {
+    timeout: 180_000,
+  }, async () => {
     const shaUsers = credentials.filter((c) => c.hash_kind !== "bcrypt_passlib");
     expect(new Set(shaUsers.map((c) => c.hash_kind))).toEqual(new Set(["sha256_password_hash", "sha256_password_field"]));
     const before = new Map((await loadUsers(shaUsers.map((c) => c.user_id))).map((u) => [u.id, u]));
     for (const c of shaUsers) {
-      const stored = c.hash_kind === "sha256_password_hash" ? before.get(c.user_id)?.password_hash : before.get(c.user_id)?.password;
+      const stored =
+        c.hash_kind === "sha256_password_hash" ? before.get(c.user_id)?.password_hash : before.get(c.user_id)?.password;
       expect(stored, c.email).toBe(await sha256Hex(c.password)); // the fixture is still in its legacy state
     }
 
@@ -143,7 +157,10 @@ describe("legacy fixture: every user logs in by email in any case", () => {
       expect(doc.updated_at).toBeInstanceOf(Date);
       expect((await verifyPassword(c.password, doc)).ok).toBe(true);
     }
-    const again = await oneAtATime(shaUsers.filter((c) => c.is_active), (c) => login({ email: c.email, password: c.password }));
+    const again = await oneAtATime(
+      shaUsers.filter((c) => c.is_active),
+      (c) => login({ email: c.email, password: c.password }),
+    );
     expect(again.map((r) => r.status)).toEqual(again.map(() => 200));
   });
 });
@@ -165,7 +182,11 @@ describe("login by phone", () => {
       if (!c.is_active) picked.push({ c, phone: phoneSpellings(c.normalized).find((p) => p !== c.phone)! });
     }
     expect(picked.length).toBeGreaterThan(spellingCount);
-    const results = await oneAtATime(picked, async ({ c, phone }) => ({ c, phone, res: await login({ phone, password: c.password }) }));
+    const results = await oneAtATime(picked, async ({ c, phone }) => ({
+      c,
+      phone,
+      res: await login({ phone, password: c.password }),
+    }));
     for (const { c, phone, res } of results) {
       expect(res.status, `${c.phone} as ${phone}`).toBe(c.is_active ? 200 : 403);
       if (c.is_active) expect(res.body.user.id).toBe(c.user_id);
@@ -175,7 +196,9 @@ describe("login by phone", () => {
     expect(spellingsUsed.size).toBe(spellingCount);
   });
 
-  it("a phone shared by several active users identifies nobody (401 as an unknown phone); with one active user the password decides", { timeout: 60_000 }, async () => {
+  it("a phone shared by several active users identifies nobody (401 as an unknown phone); with one active user the password decides", {
+    timeout: 60_000,
+  }, async () => {
     const groups = sharedPhoneGroups();
     expect(groups.length).toBeGreaterThanOrEqual(3);
     expect(groups.some((g) => new Set(g.map((c) => c.role)).size > 1)).toBe(true);
@@ -258,9 +281,14 @@ describe("refusals", () => {
     expect(res.status).toBe(401);
   });
 
-  it("unknown emails cost a bcrypt verification like existing ones; a login at the default cost is measured", { timeout: 60_000 }, async () => {
+  it("unknown emails cost a bcrypt verification like existing ones; a login at the default cost is measured", {
+    timeout: 60_000,
+  }, async () => {
     const legacy = credentials.find((c) => c.is_active && c.hash_kind === "bcrypt_passlib")!;
-    const fresh = await createUser({ password_hash: await hashPassword("default-cost-password", 10), plaintext: "default-cost-password" });
+    const fresh = await createUser({
+      password_hash: await hashPassword("default-cost-password", 10),
+      plaintext: "default-cost-password",
+    });
     const timed = async (body: unknown, status: number) => {
       const started = performance.now();
       const res = await login(body);
@@ -310,8 +338,16 @@ describe("legacy upgrade is one conditional write", () => {
     const user = await createUser({ hashKind: "sha256_password_hash" });
     const staleValue = await sha256Hex(user.password);
     await withDb(async (db) => {
-      await db.collection<UserDoc>("users").updateOne({ id: user.id }, { $set: { password_hash: "$2b$04$abcdefghijklmnopqrstuu5Lu3Ke9Oa5kqC8sBqvVbYd3lDq8K6nO" } });
-      const applied = await upgradePasswordHash(db, user.id, { field: "password_hash", value: staleValue }, "$2b$04$zzzzzzzzzzzzzzzzzzzzzuY1o0f4dXx9qmG9rVZ7xT8m6W2mJ3Q0u", new Date());
+      await db
+        .collection<UserDoc>("users")
+        .updateOne({ id: user.id }, { $set: { password_hash: "$2b$04$abcdefghijklmnopqrstuu5Lu3Ke9Oa5kqC8sBqvVbYd3lDq8K6nO" } });
+      const applied = await upgradePasswordHash(
+        db,
+        user.id,
+        { field: "password_hash", value: staleValue },
+        "$2b$04$zzzzzzzzzzzzzzzzzzzzzuY1o0f4dXx9qmG9rVZ7xT8m6W2mJ3Q0u",
+        new Date(),
+      );
       expect(applied).toBe(false);
       const doc = await db.collection<UserDoc>("users").findOne({ id: user.id });
       expect(doc!.password_hash).toBe("$2b$04$abcdefghijklmnopqrstuu5Lu3Ke9Oa5kqC8sBqvVbYd3lDq8K6nO");

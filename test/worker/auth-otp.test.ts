@@ -1,11 +1,11 @@
 // Phone one-time codes: request → SMS (webhook provider into a local receiver, the
 // MSG91 adapter against a local fake of its API, the console provider) → login or password
 // reset; attempts, expiry, cooldown, hourly cap, and no enumeration. Clock: X-Test-Now.
-import { inject, describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import type { UserDoc } from "../../src/db/collections.ts";
 import { createUser, withDb } from "./support/db.ts";
 import { randomPhone } from "./support/fixture.ts";
-import { api, type ApiResponse } from "./support/http.ts";
+import { type ApiResponse, api } from "./support/http.ts";
 import { captureConsole, captured, expectNoSecretsInLogs, isSmsLine } from "./support/logs.ts";
 import { registerSecret } from "./support/secrets.ts";
 
@@ -47,7 +47,13 @@ async function smsTo(phone: string): Promise<{ to: string; text: string; purpose
     if (r.path !== "/sms") continue;
     const body = JSON.parse(r.body) as { to: string; text: string; purpose: string };
     if (body.to !== `+91${phone}`) continue;
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(WEBHOOK_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(WEBHOOK_SECRET),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(r.body)));
     expect(r.headers["x-signature"]).toBe(`sha256=${[...mac].map((b) => b.toString(16).padStart(2, "0")).join("")}`);
     expect(r.headers["content-type"]).toMatch(/^application\/json/);
@@ -59,7 +65,12 @@ async function smsTo(phone: string): Promise<{ to: string; text: string; purpose
   return out;
 }
 
-function otpRequest(t: Clock, phone: string, purpose: "login" | "reset" = "login", bindings: Record<string, string> = webhook): Promise<ApiResponse> {
+function otpRequest(
+  t: Clock,
+  phone: string,
+  purpose: "login" | "reset" = "login",
+  bindings: Record<string, string> = webhook,
+): Promise<ApiResponse> {
   return api("POST", "/api/auth/otp/request", { json: { phone, purpose }, headers: t.headers(), bindings });
 }
 
@@ -93,7 +104,12 @@ describe("login with a one-time code", () => {
     const ok = await otpVerify(t, `+91${phone}`, sms!.code);
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     registerSecret(ok.body.refresh_token);
-    expect(ok.body).toMatchObject({ token_type: "bearer", expires_in: 900, refresh_expires_in: 2_592_000, user: { id: user.id } });
+    expect(ok.body).toMatchObject({
+      token_type: "bearer",
+      expires_in: 900,
+      refresh_expires_in: 2_592_000,
+      user: { id: user.id },
+    });
     expect(ok.headers.get("cache-control")).toBe("no-store");
     expect((await api("GET", "/api/auth/me", { token: ok.body.access_token, headers: t.headers() })).status).toBe(200);
     const again = await otpVerify(t, phone, sms!.code);
@@ -178,7 +194,10 @@ describe("password reset with a one-time code", () => {
   it("sets the password, ends every session and token, clears must_change_password, and signs in", async () => {
     const t = clock();
     const { user, phone } = await customerWithPhone({ must_change_password: true });
-    const before = await api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, headers: t.headers() });
+    const before = await api("POST", "/api/auth/login", {
+      json: { email: user.email, password: user.password },
+      headers: t.headers(),
+    });
     expect(before.status).toBe(200);
     registerSecret(before.body.refresh_token);
     expect((await otpRequest(t, phone, "reset")).status).toBe(202);
@@ -196,18 +215,38 @@ describe("password reset with a one-time code", () => {
     expect(reset.status, JSON.stringify(reset.body)).toBe(200);
     registerSecret(reset.body.refresh_token);
     expect(reset.body.user).toMatchObject({ id: user.id, must_change_password: false });
-    expect((await api("GET", "/api/phase0-v2/customers/" + crypto.randomUUID(), { token: reset.body.access_token, headers: t.headers() })).status).toBe(404);
+    expect(
+      (
+        await api("GET", "/api/phase0-v2/customers/" + crypto.randomUUID(), {
+          token: reset.body.access_token,
+          headers: t.headers(),
+        })
+      ).status,
+    ).toBe(404);
     // Everything from before is dead.
     expect((await api("GET", "/api/auth/me", { token: before.body.access_token, headers: t.headers() })).status).toBe(401);
-    expect((await api("POST", "/api/auth/refresh", { json: { refresh_token: before.body.refresh_token }, headers: t.headers() })).status).toBe(401);
-    expect((await api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, headers: t.headers() })).status).toBe(401);
-    const relogin = await api("POST", "/api/auth/login", { json: { email: user.email, password: newPassword }, headers: t.headers() });
+    expect(
+      (await api("POST", "/api/auth/refresh", { json: { refresh_token: before.body.refresh_token }, headers: t.headers() }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, headers: t.headers() }))
+        .status,
+    ).toBe(401);
+    const relogin = await api("POST", "/api/auth/login", {
+      json: { email: user.email, password: newPassword },
+      headers: t.headers(),
+    });
     expect(relogin.status).toBe(200);
     registerSecret(relogin.body.refresh_token);
     const doc = await withDb((db) => db.collection<UserDoc>("users").findOne({ id: user.id }));
     expect(doc).toMatchObject({ must_change_password: false, token_version: 1 });
     // The code is used up.
-    const twice = await api("POST", "/api/auth/password/reset", { json: { phone, code: sms!.code, new_password: "another password" }, headers: t.headers(), bindings: webhook });
+    const twice = await api("POST", "/api/auth/password/reset", {
+      json: { phone, code: sms!.code, new_password: "another password" },
+      headers: t.headers(),
+      bindings: webhook,
+    });
     expect(twice.status).toBe(401);
     expect(twice.body.error.code).toBe("invalid_code");
   });
@@ -248,7 +287,11 @@ describe("no enumeration", () => {
 
   it("an invalid phone is a 422 validation error, as for login", async () => {
     const t = clock();
-    for (const json of [{ phone: "12345", purpose: "login" }, { phone: "9876543210", purpose: "other" }, { phone: "9876543210" }]) {
+    for (const json of [
+      { phone: "12345", purpose: "login" },
+      { phone: "9876543210", purpose: "other" },
+      { phone: "9876543210" },
+    ]) {
       const res = await api("POST", "/api/auth/otp/request", { json, headers: t.headers(), bindings: webhook });
       expect(res.status, JSON.stringify(json)).toBe(422);
     }
@@ -273,7 +316,13 @@ describe("SMS providers", () => {
   it("msg91: the Flow API gets the template, the number and the code; its refusal is logged, never shown", async () => {
     const t = clock();
     const { phone } = await customerWithPhone();
-    const msg91 = { SMS_PROVIDER: "msg91", MSG91_BASE_URL: receiver, MSG91_AUTH_KEY: "test-msg91-key", MSG91_TEMPLATE_ID: "tmpl-login-1", LOG_LEVEL: "info" };
+    const msg91 = {
+      SMS_PROVIDER: "msg91",
+      MSG91_BASE_URL: receiver,
+      MSG91_AUTH_KEY: "test-msg91-key",
+      MSG91_TEMPLATE_ID: "tmpl-login-1",
+      LOG_LEVEL: "info",
+    };
     expect((await otpRequest(t, phone, "login", msg91)).status).toBe(202);
     const calls = (await recorded()).filter((r) => r.path === "/api/v5/flow" && r.body.includes(`91${phone}`));
     expect(calls).toHaveLength(1);
@@ -301,12 +350,19 @@ describe("SMS providers", () => {
     const { phone } = await customerWithPhone();
     const before = captured.length;
     expect((await otpRequest(t, phone, "login", { LOG_LEVEL: "debug" })).status).toBe(202);
-    const smsLines = captured.slice(before).filter(isSmsLine).map((l) => JSON.parse(l) as { to: string; text: string });
+    const smsLines = captured
+      .slice(before)
+      .filter(isSmsLine)
+      .map((l) => JSON.parse(l) as { to: string; text: string });
     expect(smsLines).toHaveLength(1);
     expect(smsLines[0]!.to).toBe(`+91${phone}`);
     const code = /\b(\d{6})\b/.exec(smsLines[0]!.text)![1]!;
     registerSecret(code);
-    const ok = await api("POST", "/api/auth/otp/verify", { json: { phone, code }, headers: t.headers(), bindings: { LOG_LEVEL: "debug" } });
+    const ok = await api("POST", "/api/auth/otp/verify", {
+      json: { phone, code },
+      headers: t.headers(),
+      bindings: { LOG_LEVEL: "debug" },
+    });
     expect(ok.status).toBe(200);
     registerSecret(ok.body.refresh_token);
   });

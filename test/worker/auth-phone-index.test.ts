@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { UserDoc } from "../../src/db/collections.ts";
 import { otpRecipientQuery } from "../../src/db/otp.ts";
 import { usersByPhoneQuery } from "../../src/db/users.ts";
-import { collectionScans, createUser, withDb, type TestUser } from "./support/db.ts";
+import { collectionScans, createUser, type TestUser, withDb } from "./support/db.ts";
 import { phoneSpellings, randomPhone } from "./support/fixture.ts";
 import { api, login } from "./support/http.ts";
 import { captureConsole, expectNoSecretsInLogs } from "./support/logs.ts";
@@ -56,14 +56,19 @@ describe("the collection-scan counter", () => {
 });
 
 describe("phone login and OTP requests use the phone_normalized index", () => {
-  it("login with every legacy spelling scans no users; the login query is an IXSCAN over the matches only", { timeout: 120_000 }, async () => {
+  it("login with every legacy spelling scans no users; the login query is an IXSCAN over the matches only", {
+    timeout: 120_000,
+  }, async () => {
     // One user per stored spelling (as the legacy system wrote it), logging in with another
     // spelling; one of them has a legacy SHA-256 hash, so the hash upgrade runs in a window too.
     const count = phoneSpellings("9876543210").length;
     const users: { user: TestUser; normalized: string }[] = [];
     for (let s = 0; s < count; s++) {
       const normalized = randomPhone();
-      const user = await createUser({ phone: phoneSpellings(normalized)[s]!, ...(s === 0 && { hashKind: "sha256_password_hash" as const }) });
+      const user = await createUser({
+        phone: phoneSpellings(normalized)[s]!,
+        ...(s === 0 && { hashKind: "sha256_password_hash" as const }),
+      });
       users.push({ user, normalized });
     }
     const windows = await scansPerWindow(async (w) => {
@@ -80,13 +85,18 @@ describe("phone login and OTP requests use the phone_normalized index", () => {
       const { filter, options } = usersByPhoneQuery(normalized);
       const { plan, stats } = await explainUsersFind(filter, options);
       expect(plan.map((s) => s.stage)).not.toContain("COLLSCAN");
-      expect(plan.find((s) => s.stage === "IXSCAN")).toMatchObject({ indexName: "phone_normalized_1", indexBounds: { phone_normalized: [`["${normalized}", "${normalized}"]`] } });
+      expect(plan.find((s) => s.stage === "IXSCAN")).toMatchObject({
+        indexName: "phone_normalized_1",
+        indexBounds: { phone_normalized: [`["${normalized}", "${normalized}"]`] },
+      });
       expect(stats).toMatchObject({ nReturned: 1, totalDocsExamined: 1, totalKeysExamined: 1 });
     }
     expectNoSecretsInLogs();
   });
 
-  it("an OTP request for a known phone (and for an unknown one) scans no users; its lookup is an IXSCAN", { timeout: 60_000 }, async () => {
+  it("an OTP request for a known phone (and for an unknown one) scans no users; its lookup is an IXSCAN", {
+    timeout: 60_000,
+  }, async () => {
     const normalized = randomPhone();
     await createUser({ phone: `+91 ${normalized.slice(0, 5)} ${normalized.slice(5)}` });
     const unknown = randomPhone();

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import type { UserDoc } from "../../src/db/collections.ts";
 import type { SessionDoc } from "../../src/db/sessions.ts";
 import { hashPassword } from "../../src/services/auth/passwords.ts";
-import { createUser, withDb, type TestUser } from "./support/db.ts";
-import { api, type ApiResponse } from "./support/http.ts";
+import { createUser, type TestUser, withDb } from "./support/db.ts";
+import { type ApiResponse, api } from "./support/http.ts";
 import { captureConsole, expectNoSecretsInLogs } from "./support/logs.ts";
 import { registerSecret } from "./support/secrets.ts";
 
@@ -35,11 +35,19 @@ interface Tokens {
   refresh_token: string;
 }
 
-async function loginAt(t: Clock, user: { email: string; password: string }, headers: Record<string, string> = {}): Promise<ApiResponse> {
+async function loginAt(
+  t: Clock,
+  user: { email: string; password: string },
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
   return api("POST", "/api/auth/login", { json: { email: user.email, password: user.password }, headers: t.headers(headers) });
 }
 
-async function signedIn(t: Clock, user: { email: string; password: string }, headers: Record<string, string> = {}): Promise<Tokens> {
+async function signedIn(
+  t: Clock,
+  user: { email: string; password: string },
+  headers: Record<string, string> = {},
+): Promise<Tokens> {
   const res = await loginAt(t, user, headers);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   registerSecret(res.body.refresh_token);
@@ -55,7 +63,12 @@ async function refreshAt(t: Clock, refreshToken: string, headers: Record<string,
 const meAt = (t: Clock, token: string) => api("GET", "/api/auth/me", { token, headers: t.headers() });
 
 function sessionsOf(userId: string): Promise<SessionDoc[]> {
-  return withDb((db) => db.collection<SessionDoc>("auth_sessions").find({ user_id: userId }, { projection: { _id: 0 } }).toArray());
+  return withDb((db) =>
+    db
+      .collection<SessionDoc>("auth_sessions")
+      .find({ user_id: userId }, { projection: { _id: 0 } })
+      .toArray(),
+  );
 }
 
 /** Documents of a family that could still be refreshed: neither rotated nor revoked. */
@@ -91,7 +104,13 @@ describe("login and refresh", () => {
     t.advance(60_000);
     const second = await refreshAt(t, first.refresh_token);
     expect(second.status).toBe(200);
-    expect(Object.keys(second.body).sort()).toEqual(["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type"]);
+    expect(Object.keys(second.body).sort()).toEqual([
+      "access_token",
+      "expires_in",
+      "refresh_expires_in",
+      "refresh_token",
+      "token_type",
+    ]);
     expect(second.headers.get("cache-control")).toBe("no-store");
     expect(second.body.refresh_token).not.toBe(first.refresh_token);
     expect((await meAt(t, second.body.access_token)).status).toBe(200);
@@ -236,12 +255,16 @@ describe("logout and the sessions list", () => {
     const byAgent = new Map(list.body.sessions.map((s: { user_agent: string }) => [s.user_agent, s]));
     expect(byAgent.get("EarlyBird Android")).toMatchObject({ current: true, ip: "203.0.113.7" });
     expect(byAgent.get("EarlyBird iPad")).toMatchObject({ current: false, ip: null });
-    for (const s of list.body.sessions) expect(Object.keys(s).sort()).toEqual(["created_at", "current", "id", "ip", "last_used_at", "user_agent"]);
+    for (const s of list.body.sessions)
+      expect(Object.keys(s).sort()).toEqual(["created_at", "current", "id", "ip", "last_used_at", "user_agent"]);
 
     const stranger = await createUser({});
     const strangerTokens = await signedIn(t, stranger);
     const tabletId = (byAgent.get("EarlyBird iPad") as { id: string }).id;
-    const foreign = await api("DELETE", `/api/auth/sessions/${tabletId}`, { token: strangerTokens.access_token, headers: t.headers() });
+    const foreign = await api("DELETE", `/api/auth/sessions/${tabletId}`, {
+      token: strangerTokens.access_token,
+      headers: t.headers(),
+    });
     expect(foreign.status).toBe(404);
     expect((await meAt(t, tablet.access_token)).status).toBe(200);
 
@@ -249,12 +272,16 @@ describe("logout and the sessions list", () => {
     expect(deleted.status).toBe(204);
     expect((await meAt(t, tablet.access_token)).status).toBe(401);
     expect((await meAt(t, phone.access_token)).status).toBe(200);
-    expect((await api("DELETE", `/api/auth/sessions/${tabletId}`, { token: phone.access_token, headers: t.headers() })).status).toBe(404);
+    expect(
+      (await api("DELETE", `/api/auth/sessions/${tabletId}`, { token: phone.access_token, headers: t.headers() })).status,
+    ).toBe(404);
 
     // The id stays the same across refreshes.
     const refreshed = await refreshAt(t, phone.refresh_token);
     const after = await api("GET", "/api/auth/sessions", { token: refreshed.body.access_token, headers: t.headers() });
-    expect(after.body.sessions.find((s: { current: boolean }) => s.current).id).toBe((byAgent.get("EarlyBird Android") as { id: string }).id);
+    expect(after.body.sessions.find((s: { current: boolean }) => s.current).id).toBe(
+      (byAgent.get("EarlyBird Android") as { id: string }).id,
+    );
   });
 
   it("change-password ends every other session and continues the caller's", async () => {
@@ -273,7 +300,9 @@ describe("logout and the sessions list", () => {
     expect((await refreshAt(t, other.refresh_token)).status).toBe(401);
     expect((await refreshAt(t, mine.refresh_token)).status).toBe(401);
     const list = await api("GET", "/api/auth/sessions", { token: changed.body.access_token, headers: t.headers() });
-    expect(list.body.sessions.map((s: { user_agent: string; current: boolean }) => [s.user_agent, s.current])).toEqual([["mine", true]]);
+    expect(list.body.sessions.map((s: { user_agent: string; current: boolean }) => [s.user_agent, s.current])).toEqual([
+      ["mine", true],
+    ]);
     expect((await refreshAt(t, changed.body.refresh_token)).status).toBe(200);
   });
 });
@@ -284,7 +313,14 @@ describe("first password", () => {
     const user = await createUser({ must_change_password: true, role: "admin" });
     const tokens = await signedIn(t, user);
     const doc = (await api("GET", "/openapi.json")).body as { paths: Record<string, Record<string, { security?: unknown[] }>> };
-    const allowed = new Set(["GET /api/auth/me", "POST /api/auth/change-password", "POST /api/auth/logout", "POST /api/auth/logout-all", "GET /api/auth/sessions", "DELETE /api/auth/sessions/{id}"]);
+    const allowed = new Set([
+      "GET /api/auth/me",
+      "POST /api/auth/change-password",
+      "POST /api/auth/logout",
+      "POST /api/auth/logout-all",
+      "GET /api/auth/sessions",
+      "DELETE /api/auth/sessions/{id}",
+    ]);
     const checked: string[] = [];
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
@@ -292,7 +328,11 @@ describe("first password", () => {
         const name = `${method.toUpperCase()} ${path}`;
         if (allowed.has(name)) continue;
         const url = path.replace(/\{[^}]+\}/g, crypto.randomUUID());
-        const res = await api(method.toUpperCase(), url, { token: tokens.access_token, json: method === "get" ? undefined : {}, headers: t.headers() });
+        const res = await api(method.toUpperCase(), url, {
+          token: tokens.access_token,
+          json: method === "get" ? undefined : {},
+          headers: t.headers(),
+        });
         expect(res.status, name).toBe(403);
         expect(res.body.error.code, name).toBe("password_change_required");
         checked.push(name);
@@ -309,12 +349,15 @@ describe("first password", () => {
     });
     expect(changed.status).toBe(200);
     registerSecret(changed.body.refresh_token);
-    expect((await api("GET", "/api/admin/auth-events?limit=1", { token: changed.body.access_token, headers: t.headers() })).status).toBe(200);
+    expect(
+      (await api("GET", "/api/admin/auth-events?limit=1", { token: changed.body.access_token, headers: t.headers() })).status,
+    ).toBe(200);
   });
 });
 
 describe("lockout per account identifier", () => {
-  const wrong = (t: Clock, email: string) => api("POST", "/api/auth/login", { json: { email, password: "not-the-password" }, headers: t.headers() });
+  const wrong = (t: Clock, email: string) =>
+    api("POST", "/api/auth/login", { json: { email, password: "not-the-password" }, headers: t.headers() });
 
   it("10 failures lock known and unknown accounts alike, even for the right password, until the window passes", async () => {
     const t = clock();
@@ -382,7 +425,8 @@ describe("audit trail", () => {
     const user = await createUser({});
     const admin = await createUser({ role: "admin" });
     const first = await signedIn(t, user, { "User-Agent": "audit-agent", "CF-Connecting-IP": "192.0.2.44" });
-    for (let i = 0; i < 10; i++) await api("POST", "/api/auth/login", { json: { email: user.email, password: `wrong-${i}` }, headers: t.headers() });
+    for (let i = 0; i < 10; i++)
+      await api("POST", "/api/auth/login", { json: { email: user.email, password: `wrong-${i}` }, headers: t.headers() });
     expect((await loginAt(t, user)).status).toBe(429);
     t.advance(900_000);
     const second = await signedIn(t, user);
@@ -398,10 +442,14 @@ describe("audit trail", () => {
     const all: Record<string, unknown>[] = [];
     let cursor: string | null = null;
     do {
-      const page: ApiResponse = await api("GET", `/api/admin/auth-events?user_id=${user.id}&limit=4${cursor ? `&cursor=${cursor}` : ""}`, {
-        token: adminTokens.access_token,
-        headers: t.headers(),
-      });
+      const page: ApiResponse = await api(
+        "GET",
+        `/api/admin/auth-events?user_id=${user.id}&limit=4${cursor ? `&cursor=${cursor}` : ""}`,
+        {
+          token: adminTokens.access_token,
+          headers: t.headers(),
+        },
+      );
       expect(page.status).toBe(200);
       expect(page.body.items.length).toBeLessThanOrEqual(4);
       all.push(...page.body.items);
@@ -418,20 +466,35 @@ describe("audit trail", () => {
     expect(typeof firstLogin.request_id).toBe("string");
     expect(firstLogin.identifier_hash).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const text = JSON.stringify(all);
-    for (const secret of [user.password, "audited new password", first.refresh_token, first.access_token, user.email]) expect(text).not.toContain(secret);
+    for (const secret of [user.password, "audited new password", first.refresh_token, first.access_token, user.email])
+      expect(text).not.toContain(secret);
     const raw = await withDb((db) => db.collection("auth_events").find({ user_id: user.id }).toArray());
     expect(JSON.stringify(raw)).not.toContain(user.password);
     expect(JSON.stringify(raw)).not.toContain(user.email);
 
     // A lockout is recorded under the identifier's keyed hash (no account is looked up for it).
-    const locks = await api("GET", "/api/admin/auth-events?type=login_locked&limit=200", { token: adminTokens.access_token, headers: t.headers() });
-    expect(locks.body.items.some((e: { identifier_hash: string }) => e.identifier_hash === firstLogin.identifier_hash)).toBe(true);
+    const locks = await api("GET", "/api/admin/auth-events?type=login_locked&limit=200", {
+      token: adminTokens.access_token,
+      headers: t.headers(),
+    });
+    expect(locks.body.items.some((e: { identifier_hash: string }) => e.identifier_hash === firstLogin.identifier_hash)).toBe(
+      true,
+    );
 
-    const typed = await api("GET", `/api/admin/auth-events?type=refresh_reused&user_id=${user.id}`, { token: adminTokens.access_token, headers: t.headers() });
+    const typed = await api("GET", `/api/admin/auth-events?type=refresh_reused&user_id=${user.id}`, {
+      token: adminTokens.access_token,
+      headers: t.headers(),
+    });
     expect(typed.body.items.map((e: { type: string }) => e.type)).toEqual(["refresh_reused"]);
-    const notAdmin = await api("GET", "/api/admin/auth-events", { token: (await signedIn(t, await createUser({}))).access_token, headers: t.headers() });
+    const notAdmin = await api("GET", "/api/admin/auth-events", {
+      token: (await signedIn(t, await createUser({}))).access_token,
+      headers: t.headers(),
+    });
     expect(notAdmin.status).toBe(403);
-    const badCursor = await api("GET", "/api/admin/auth-events?cursor=nonsense", { token: adminTokens.access_token, headers: t.headers() });
+    const badCursor = await api("GET", "/api/admin/auth-events?cursor=nonsense", {
+      token: adminTokens.access_token,
+      headers: t.headers(),
+    });
     expect(badCursor.status).toBe(422);
   });
 });

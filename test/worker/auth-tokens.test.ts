@@ -1,7 +1,8 @@
 // The JWT middleware: the attack list (each refused with 401 while a control token that
 // differs in one aspect passes), the one-round-trip user + linked customer, /me, requireRole.
-import { OpenAPIHono } from "@hono/zod-openapi";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { decode, sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CustomerDoc, UserDoc } from "../../src/db/collections.ts";
@@ -9,7 +10,7 @@ import type { AppEnv } from "../../src/env.ts";
 import { requireAuth, requireRole } from "../../src/middleware/auth.ts";
 import { notFound, onError } from "../../src/middleware/error-handler.ts";
 import { requestContext } from "../../src/middleware/request-context.ts";
-import { createUser, withDb, type TestUser } from "./support/db.ts";
+import { createUser, type TestUser, withDb } from "./support/db.ts";
 import { bindings } from "./support/fixture.ts";
 import { api, me, tokenFor } from "./support/http.ts";
 import { nowSeconds, signClaims, validClaims } from "./support/jwt.ts";
@@ -41,7 +42,12 @@ describe("control", () => {
 
 describe("JWT attacks are refused with 401", () => {
   it("no Authorization header, another scheme, or an empty bearer", async () => {
-    const variants: Record<string, string>[] = [{}, { authorization: "Basic dXNlcjpwYXNz" }, { authorization: "Bearer " }, { authorization: "Bearer a b" }];
+    const variants: Record<string, string>[] = [
+      {},
+      { authorization: "Basic dXNlcjpwYXNz" },
+      { authorization: "Bearer " },
+      { authorization: "Bearer a b" },
+    ];
     for (const headers of variants) {
       const res = await api("GET", "/api/auth/me", { headers });
       expect(res.status).toBe(401);
@@ -181,7 +187,13 @@ describe("/me and the linked customer", () => {
     expect(res.body.user.customer_v2_id).toBe(customer.id);
     const mine = await me(res.body.access_token);
     expect(mine.status).toBe(200);
-    expect(mine.body).toEqual({ user_id: linked.id, email: linked.email, role: "customer", customer_v2_id: customer.id, customer });
+    expect(mine.body).toEqual({
+      user_id: linked.id,
+      email: linked.email,
+      role: "customer",
+      customer_v2_id: customer.id,
+      customer,
+    });
     expect(mine.body.customer).not.toHaveProperty("_id");
   });
 
@@ -190,7 +202,13 @@ describe("/me and the linked customer", () => {
     const token = await tokenFor(staff);
     expect(decode(token).payload).not.toHaveProperty("customer_v2_id");
     const res = await me(token);
-    expect(res.body).toEqual({ user_id: staff.id, email: staff.email, role: "marketing_staff", customer_v2_id: null, customer: null });
+    expect(res.body).toEqual({
+      user_id: staff.id,
+      email: staff.email,
+      role: "marketing_staff",
+      customer_v2_id: null,
+      customer: null,
+    });
   });
 
   it("a corrupted link (user → customer that points to another user) yields customer: null and a warning", async () => {
@@ -209,14 +227,20 @@ describe("/me and the linked customer", () => {
 
     const warnings = captured.slice(warningsBefore).filter((l) => l.includes("does not point back") && l.includes(intruder.id));
     expect(warnings.length).toBeGreaterThanOrEqual(2); // login and /me
-    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: "warn", customer_v2_id: victimCustomer.id, customer_user_id: other.user.id });
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      level: "warn",
+      customer_v2_id: victimCustomer.id,
+      customer_user_id: other.user.id,
+    });
   });
 
   it("a link broken after the token was issued is re-checked on every request", async () => {
     const { user: linked, customer } = await linkedPair();
     const token = await tokenFor(linked);
     expect(decode(token).payload.customer_v2_id).toBe(customer.id);
-    await withDb((db) => db.collection<CustomerDoc>("customers_v2").updateOne({ id: customer.id }, { $set: { user_id: crypto.randomUUID() } }));
+    await withDb((db) =>
+      db.collection<CustomerDoc>("customers_v2").updateOne({ id: customer.id }, { $set: { user_id: crypto.randomUUID() } }),
+    );
     expect((await me(token)).body.customer).toBeNull();
   });
 
@@ -244,7 +268,9 @@ describe("/me and the linked customer", () => {
     } finally {
       MongoClient.prototype.connect = original;
     }
-    const dataCommands = commands.filter((c) => !["hello", "isMaster", "ismaster", "ping", "endSessions", "saslStart", "saslContinue"].includes(c));
+    const dataCommands = commands.filter(
+      (c) => !["hello", "isMaster", "ismaster", "ping", "endSessions", "saslStart", "saslContinue"].includes(c),
+    );
     expect(dataCommands).toEqual(["aggregate"]);
   });
 });

@@ -1,7 +1,7 @@
 // Back office and staff-side recovery: search, edit, subscriptions,
 // deactivation, stats, staff password reset and logins for legacy customers.
-import { BSON, MongoClient, type Db, type Document } from "mongodb";
-import { inject, beforeAll, describe, expect, it } from "vitest";
+import { BSON, type Db, type Document, MongoClient } from "mongodb";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { CustomerDoc, UserDoc } from "../../src/db/collections.ts";
 import { normalizePhone } from "../../src/lib/phone.ts";
 import { fixedWindow } from "../../src/services/auth/limits.ts";
@@ -18,7 +18,9 @@ let rider: string;
 let supplier: string;
 
 beforeAll(async () => {
-  const tokens = await Promise.all((["admin", "marketing_staff", "delivery_boy", "supplier"] as const).map(async (role) => (await staffToken(role)).token));
+  const tokens = await Promise.all(
+    (["admin", "marketing_staff", "delivery_boy", "supplier"] as const).map(async (role) => (await staffToken(role)).token),
+  );
   [admin, marketing, rider, supplier] = [tokens[0]!, tokens[1]!, tokens[2]!, tokens[3]!];
 });
 
@@ -32,7 +34,13 @@ async function onboard(overrides: Record<string, unknown> = {}, path = BASE, bod
 
 /** A customer inserted as the legacy system did: phone as typed, no link, no search fields of its own. */
 async function legacyCustomer(fields: Partial<CustomerDoc> = {}): Promise<CustomerDoc> {
-  const doc: CustomerDoc = { id: crypto.randomUUID(), name: `Legacy ${unique()}`, status: "active", created_at: "2025-01-02T03:04:05.123456", ...fields };
+  const doc: CustomerDoc = {
+    id: crypto.randomUUID(),
+    name: `Legacy ${unique()}`,
+    status: "active",
+    created_at: "2025-01-02T03:04:05.123456",
+    ...fields,
+  };
   await withDb((db) => db.collection<CustomerDoc>("customers_v2").insertOne({ ...doc }));
   return doc;
 }
@@ -42,16 +50,25 @@ const list = (query: string, token = marketing) => api("GET", `${BASE}?${query}`
 describe("search", () => {
   it("finds a legacy (back-filled) customer by every spelling of its phone and by a phone prefix", async () => {
     const fixture = await withDb((db) =>
-      db.collection<CustomerDoc>("customers_v2").find({ phone_search: { $type: "string" } }, { projection: { _id: 0 } }).limit(50).toArray(),
+      db
+        .collection<CustomerDoc>("customers_v2")
+        .find({ phone_search: { $type: "string" } }, { projection: { _id: 0 } })
+        .limit(50)
+        .toArray(),
     );
     // A legacy spelling that is not already the 10-digit form, whose number no other customer has.
-    const target = fixture.find((c) => c.phone !== c.phone_search && fixture.filter((o) => o.phone_search === c.phone_search).length === 1)!;
+    const target = fixture.find(
+      (c) => c.phone !== c.phone_search && fixture.filter((o) => o.phone_search === c.phone_search).length === 1,
+    )!;
     expect(target).toBeDefined();
     const n = target.phone_search!;
     for (const spelling of [...phoneSpellings(n), target.phone!]) {
       const res = await list(`q=${encodeURIComponent(spelling)}`);
       expect(res.status, spelling).toBe(200);
-      expect(res.body.items.map((c: CustomerDoc) => c.id), spelling).toContain(target.id);
+      expect(
+        res.body.items.map((c: CustomerDoc) => c.id),
+        spelling,
+      ).toContain(target.id);
     }
     for (const prefix of [n.slice(0, 6), `+91 ${n.slice(0, 5)}`]) {
       const res = await list(`q=${encodeURIComponent(prefix)}&limit=100`);
@@ -73,7 +90,9 @@ describe("search", () => {
     expect(res.body.items.map((c: CustomerDoc) => c.id)).toEqual([created.customer.id]);
     expect((await list(`q=${encodeURIComponent(tag.toLowerCase() + " b")}`)).body.items).toEqual([]);
 
-    const legacy = await withDb((db) => db.collection<CustomerDoc>("customers_v2").findOne({ name_search: { $type: "string" }, created_at: { $type: "string" } }));
+    const legacy = await withDb((db) =>
+      db.collection<CustomerDoc>("customers_v2").findOne({ name_search: { $type: "string" }, created_at: { $type: "string" } }),
+    );
     const word = legacy!.name.split(" ")[0]!;
     const found = await list(`q=${encodeURIComponent(word.toLowerCase())}&limit=100`);
     expect(found.body.items.map((c: CustomerDoc) => c.id)).toContain(legacy!.id);
@@ -88,13 +107,24 @@ describe("search", () => {
       const out: string[] = [];
       for (let i = 0; i < n; i++) {
         const phone = phoneFor();
-        const c = await legacyCustomer({ name: `${tag} ${unique()}`, area, phone, phone_search: phone, name_search: `${tag} ${unique()}`.toLowerCase(), status: "paused" });
+        const c = await legacyCustomer({
+          name: `${tag} ${unique()}`,
+          area,
+          phone,
+          phone_search: phone,
+          name_search: `${tag} ${unique()}`.toLowerCase(),
+          status: "paused",
+        });
         out.push(c.id);
       }
       return out;
     };
     const before = await insert(7);
-    for (const query of [`q=${tag}`, `area=${encodeURIComponent(area)}&status=paused`, `q=${phoneHead}&area=${encodeURIComponent(area)}`]) {
+    for (const query of [
+      `q=${tag}`,
+      `area=${encodeURIComponent(area)}&status=paused`,
+      `q=${phoneHead}&area=${encodeURIComponent(area)}`,
+    ]) {
       const seen: string[] = [];
       let cursor: string | null = null;
       let pages = 0;
@@ -114,7 +144,8 @@ describe("search", () => {
     const area = `Area ${unique()}`;
     const linked = await onboard({ area, status: "active" });
     const unlinked = await legacyCustomer({ area, status: "trial", name_search: "x" });
-    const ids = async (q: string) => (await list(`area=${encodeURIComponent(area)}&${q}`)).body.items.map((c: CustomerDoc) => c.id);
+    const ids = async (q: string) =>
+      (await list(`area=${encodeURIComponent(area)}&${q}`)).body.items.map((c: CustomerDoc) => c.id);
     expect(await ids("linked=true")).toEqual([linked.customer.id]);
     expect(await ids("linked=false")).toEqual([unlinked.id]);
     expect(await ids("status=trial")).toEqual([unlinked.id]);
@@ -139,10 +170,17 @@ describe("PATCH /customers/:id", () => {
     const patch = (json: unknown, token = marketing) => api("PATCH", `${BASE}/${customer.id}`, { json, token });
     const ok = await patch({ address: "#9, 1st Main, Jayanagar", status: "paused", notes: null, name: "Renamed Person" });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
-    expect(ok.body).toMatchObject({ id: customer.id, address: "#9, 1st Main, Jayanagar", status: "paused", name: "Renamed Person" });
+    expect(ok.body).toMatchObject({
+      id: customer.id,
+      address: "#9, 1st Main, Jayanagar",
+      status: "paused",
+      name: "Renamed Person",
+    });
     expect(ok.body).not.toHaveProperty("notes");
     expect(ok.body).not.toHaveProperty("name_search");
-    expect((await list(`q=renamed%20pers&area=Indiranagar&limit=100`)).body.items.map((c: CustomerDoc) => c.id)).toContain(customer.id);
+    expect((await list(`q=renamed%20pers&area=Indiranagar&limit=100`)).body.items.map((c: CustomerDoc) => c.id)).toContain(
+      customer.id,
+    );
     for (const field of ["id", "user_id", "created_at"]) {
       const res = await patch({ [field]: crypto.randomUUID(), name: "x" });
       expect(res.status).toBe(422);
@@ -153,7 +191,9 @@ describe("PATCH /customers/:id", () => {
     expect(unknown.body.error.code).toBe("validation_error");
     expect((await patch({})).status).toBe(422);
     expect((await patch({ phone: "12345" })).body.error.code).toBe("validation_error");
-    expect((await api("PATCH", `${BASE}/${crypto.randomUUID()}`, { json: { name: "Nobody" }, token: marketing })).status).toBe(404);
+    expect((await api("PATCH", `${BASE}/${crypto.randomUUID()}`, { json: { name: "Nobody" }, token: marketing })).status).toBe(
+      404,
+    );
     expect((await patch({ name: "Rider edit" }, rider)).status).toBe(403);
     expect((await patch({ name: "Supplier edit" }, supplier)).status).toBe(403);
   });
@@ -192,14 +232,20 @@ describe("what a customer sees of itself", () => {
     const other = await onboard();
     // A first password must be chosen before anything but /me (403 password_change_required).
     const first = (await login({ email: mine.user.email, password: mine.initial_password })).body.access_token;
-    expect((await api("GET", `${BASE}/${mine.customer.id}/subscriptions`, { token: first })).body.error.code).toBe("password_change_required");
+    expect((await api("GET", `${BASE}/${mine.customer.id}/subscriptions`, { token: first })).body.error.code).toBe(
+      "password_change_required",
+    );
     const token = await tokenAfterFirstPassword({ email: mine.user.email, password: mine.initial_password });
 
     const own = await api("GET", `${BASE}/${mine.customer.id}/subscriptions`, { token });
     expect(own.status).toBe(200);
     expect(own.body.subscriptions).toHaveLength(1);
     const productDoc = await withDb((db) => db.collection("products").findOne({ id: product.id }));
-    expect(own.body.subscriptions[0]).toMatchObject({ product_id: product.id, product: { name: productDoc!.name, unit: productDoc!.unit }, mode: "fixed_daily" });
+    expect(own.body.subscriptions[0]).toMatchObject({
+      product_id: product.id,
+      product: { name: productDoc!.name, unit: productDoc!.unit },
+      mode: "fixed_daily",
+    });
     expect((await api("GET", `${BASE}/${other.customer.id}/subscriptions`, { token })).status).toBe(404);
     expect((await api("GET", `${BASE}/${crypto.randomUUID()}/subscriptions`, { token: rider })).status).toBe(404);
     const asStaff = await api("GET", `${BASE}/${mine.customer.id}/subscriptions`, { token: supplier });
@@ -223,12 +269,27 @@ describe("what a customer sees of itself", () => {
 async function openSession(userId: string): Promise<string> {
   const id = crypto.randomUUID();
   await withDb((db) =>
-    db.collection("auth_sessions").insertOne({ id, user_id: userId, family_id: id, token_hash: `h-${id}`, created_at: new Date(), last_used_at: new Date(), expires_at: new Date(Date.now() + 86_400_000) }),
+    db.collection("auth_sessions").insertOne({
+      id,
+      user_id: userId,
+      family_id: id,
+      token_hash: `h-${id}`,
+      created_at: new Date(),
+      last_used_at: new Date(),
+      expires_at: new Date(Date.now() + 86_400_000),
+    }),
   );
   return id;
 }
-const sessionRevoked = (id: string) => withDb(async (db) => (await db.collection("auth_sessions").findOne({ id }))?.revoked_at instanceof Date);
-const events = (userId: string) => withDb((db) => db.collection("auth_events").find({ user_id: userId }, { projection: { _id: 0 } }).toArray());
+const sessionRevoked = (id: string) =>
+  withDb(async (db) => (await db.collection("auth_sessions").findOne({ id }))?.revoked_at instanceof Date);
+const events = (userId: string) =>
+  withDb((db) =>
+    db
+      .collection("auth_events")
+      .find({ user_id: userId }, { projection: { _id: 0 } })
+      .toArray(),
+  );
 
 describe("deactivate / activate (admin)", () => {
   it("deactivation kills the active token and sessions, login answers 403; activation lets the password in again; audited", async () => {
@@ -255,7 +316,9 @@ describe("deactivate / activate (admin)", () => {
     const again = await login({ email: user.email, password: user.password });
     expect(again.status).toBe(200);
     expect((await me(token)).status).toBe(401); // the old token stays dead
-    expect((await events(user.id)).map((e) => e.type)).toEqual(expect.arrayContaining(["account_deactivated", "account_activated"]));
+    expect((await events(user.id)).map((e) => e.type)).toEqual(
+      expect.arrayContaining(["account_deactivated", "account_activated"]),
+    );
   });
 
   it("admin only; unknown user 404; an admin cannot deactivate itself", async () => {
@@ -263,9 +326,13 @@ describe("deactivate / activate (admin)", () => {
     for (const token of [marketing, rider, supplier]) {
       expect((await api("POST", `/api/admin/users/${target.id}/deactivate`, { token })).status).toBe(403);
     }
-    expect((await api("POST", `/api/admin/users/${crypto.randomUUID()}/deactivate`, { token: admin })).body.error.code).toBe("not_found");
+    expect((await api("POST", `/api/admin/users/${crypto.randomUUID()}/deactivate`, { token: admin })).body.error.code).toBe(
+      "not_found",
+    );
     const self = await staffToken("admin");
-    expect((await api("POST", `/api/admin/users/${self.user.id}/deactivate`, { token: self.token })).body.error.code).toBe("cannot_deactivate_self");
+    expect((await api("POST", `/api/admin/users/${self.user.id}/deactivate`, { token: self.token })).body.error.code).toBe(
+      "cannot_deactivate_self",
+    );
   });
 });
 
@@ -293,8 +360,11 @@ describe("staff-side recovery", () => {
   it("reset-password refusals: 404 not_found, 404 no_linked_user, 403 for read-only roles", async () => {
     const unlinked = await legacyCustomer({ phone: randomPhone() });
     expect((await api("POST", `${BASE}/${unlinked.id}/reset-password`, { token: admin })).body.error.code).toBe("no_linked_user");
-    expect((await api("POST", `${BASE}/${crypto.randomUUID()}/reset-password`, { token: admin })).body.error.code).toBe("not_found");
-    for (const token of [rider, supplier]) expect((await api("POST", `${BASE}/${unlinked.id}/reset-password`, { token })).status).toBe(403);
+    expect((await api("POST", `${BASE}/${crypto.randomUUID()}/reset-password`, { token: admin })).body.error.code).toBe(
+      "not_found",
+    );
+    for (const token of [rider, supplier])
+      expect((await api("POST", `${BASE}/${unlinked.id}/reset-password`, { token })).status).toBe(403);
   });
 
   it("creates a login for an unlinked legacy customer (phone from the customer, any spelling); 409 once linked", async () => {
@@ -303,7 +373,13 @@ describe("staff-side recovery", () => {
     const res = await api("POST", `${BASE}/${customer.id}/user`, { token: marketing });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     registerSecret(res.body.initial_password);
-    expect(res.body.user).toMatchObject({ email: `customer-${customer.id}@earlybird.local`, role: "customer", customer_v2_id: customer.id, phone: n, name: customer.name });
+    expect(res.body.user).toMatchObject({
+      email: `customer-${customer.id}@earlybird.local`,
+      role: "customer",
+      customer_v2_id: customer.id,
+      phone: n,
+      name: customer.name,
+    });
     const byPhone = await login({ phone: `+91 ${n}`, password: res.body.initial_password });
     expect(byPhone.status).toBe(200);
     expect(byPhone.body.user).toMatchObject({ customer_v2_id: customer.id, must_change_password: true });
@@ -314,7 +390,9 @@ describe("staff-side recovery", () => {
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe("customer_already_linked");
     const apiLinked = await onboard();
-    expect((await api("POST", `${BASE}/${apiLinked.customer.id}/user`, { token: admin })).body.error.code).toBe("customer_already_linked");
+    expect((await api("POST", `${BASE}/${apiLinked.customer.id}/user`, { token: admin })).body.error.code).toBe(
+      "customer_already_linked",
+    );
   });
 
   it("creates a login with phone null for an invalid phone; refuses a customer another user claims or whose pattern email is taken; 403 for read-only roles", async () => {
@@ -336,7 +414,8 @@ describe("staff-side recovery", () => {
     expect(await withDb((db) => db.collection("customers_v2").findOne({ id: patterned.id }))).toMatchObject({ id: patterned.id });
     expect((await withDb((db) => db.collection("customers_v2").findOne({ id: patterned.id })))!.user_id).toBeUndefined();
 
-    for (const token of [rider, supplier]) expect((await api("POST", `${BASE}/${patterned.id}/user`, { token })).status).toBe(403);
+    for (const token of [rider, supplier])
+      expect((await api("POST", `${BASE}/${patterned.id}/user`, { token })).status).toBe(403);
     expect((await api("POST", `${BASE}/${crypto.randomUUID()}/user`, { token: admin })).body.error.code).toBe("not_found");
   });
 });
@@ -360,7 +439,13 @@ describe("GET /api/admin/stats on a fresh database holding only the fixture", ()
   it("equals the figures computed by hand from the fixture files", async () => {
     const password = `admin-${crypto.randomUUID()}`;
     registerSecret(password);
-    const adminDoc: UserDoc = { id: crypto.randomUUID(), email: `stats-admin-${unique()}@test.earlybird.local`, role: "admin", is_active: true, password_hash: await hashPassword(password, 4) };
+    const adminDoc: UserDoc = {
+      id: crypto.randomUUID(),
+      email: `stats-admin-${unique()}@test.earlybird.local`,
+      role: "admin",
+      is_active: true,
+      password_hash: await hashPassword(password, 4),
+    };
     await withStatsDb(async (db) => {
       for (const [name, docs] of Object.entries(fixture)) await db.collection(name).insertMany(docs.map((d) => ({ ...d })));
       await db.collection("users").insertOne({ ...adminDoc });
@@ -387,21 +472,33 @@ describe("GET /api/admin/stats on a fresh database holding only the fixture", ()
     });
     try {
       const headers = { "X-Test-Now": now.toISOString() };
-      const signedIn = await api("POST", "/api/auth/login", { json: { email: adminDoc.email, password }, bindings: statsApp, headers });
+      const signedIn = await api("POST", "/api/auth/login", {
+        json: { email: adminDoc.email, password },
+        bindings: statsApp,
+        headers,
+      });
       expect(signedIn.status).toBe(200);
       const res = await api("GET", "/api/admin/stats", { token: signedIn.body.access_token, bindings: statsApp, headers });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       // The admin's own login, if the login route audits it, happened inside the window too.
-      const ownLogins = await withStatsDb((db) => db.collection("auth_events").countDocuments({ type: "login_succeeded", user_id: adminDoc.id }));
+      const ownLogins = await withStatsDb((db) =>
+        db.collection("auth_events").countDocuments({ type: "login_succeeded", user_id: adminDoc.id }),
+      );
 
       // By hand, from the fixture files (plus the admin inserted above).
       const customers = fixture.customers_v2!;
       const users = [...fixture.users!, adminDoc as Document];
       const usersById = new Map(users.map((u) => [u.id, u]));
       const customersById = new Map(customers.map((c) => [c.id, c]));
-      const twoWay = customers.filter((c) => typeof c.user_id === "string" && usersById.get(c.user_id)?.customer_v2_id === c.id).length;
-      const oneWayCustomers = customers.filter((c) => typeof c.user_id === "string" && usersById.get(c.user_id)?.customer_v2_id !== c.id).length;
-      const oneWayUsers = users.filter((u) => typeof u.customer_v2_id === "string" && customersById.get(u.customer_v2_id)?.user_id !== u.id).length;
+      const twoWay = customers.filter(
+        (c) => typeof c.user_id === "string" && usersById.get(c.user_id)?.customer_v2_id === c.id,
+      ).length;
+      const oneWayCustomers = customers.filter(
+        (c) => typeof c.user_id === "string" && usersById.get(c.user_id)?.customer_v2_id !== c.id,
+      ).length;
+      const oneWayUsers = users.filter(
+        (u) => typeof u.customer_v2_id === "string" && customersById.get(u.customer_v2_id)?.user_id !== u.id,
+      ).length;
       const byRole: Record<string, number> = { customer: 0, delivery_boy: 0, supplier: 0, marketing_staff: 0, admin: 0 };
       for (const u of users) byRole[u.role] = (byRole[u.role] ?? 0) + 1;
       expect(res.body).toEqual({

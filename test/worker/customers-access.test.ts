@@ -132,7 +132,9 @@ describe("GET /api/phase0-v2/customers/:id", () => {
   it("answers 404 when the caller's link is broken on the customer side", async () => {
     const own = (await (await post("/api/phase0-v2/customers", customerBody(), tokens.admin)).json()) as typeof created;
     const token = await tokenAfterFirstPassword({ email: own.user.email, password: own.initial_password });
-    await withDb((db) => db.collection("customers_v2").updateOne({ id: own.customer.id }, { $set: { user_id: crypto.randomUUID() } }));
+    await withDb((db) =>
+      db.collection("customers_v2").updateOne({ id: own.customer.id }, { $set: { user_id: crypto.randomUUID() } }),
+    );
     const res = await call(`/api/phase0-v2/customers/${own.customer.id}`, { token });
     expect(res.status).toBe(404);
   });

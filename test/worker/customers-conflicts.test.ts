@@ -62,7 +62,9 @@ describe("duplicate phone → 409 phone_taken", () => {
     const phone = randomPhone();
     const forms = phoneSpellings(phone);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => post("/api/phase0-v2/customers", customerBody({ phone: forms[i % forms.length] }), token)),
+      Array.from({ length: 20 }, (_, i) =>
+        post("/api/phase0-v2/customers", customerBody({ phone: forms[i % forms.length] }), token),
+      ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -101,7 +103,9 @@ describe("duplicate email → 409 email_taken", () => {
   it("lets one of 10 concurrent creations with one email through, leaving no orphan customer", async () => {
     const email = `race.${unique()}@example.com`;
     const phones = Array.from({ length: 10 }, randomPhone);
-    const results = await Promise.all(phones.map((phone) => post("/api/phase0-v2/customers", customerBody({ phone, email }), token)));
+    const results = await Promise.all(
+      phones.map((phone) => post("/api/phase0-v2/customers", customerBody({ phone, email }), token)),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     const losers = results.filter((r) => r.status !== 201);
     expect(losers.map((r) => r.status)).toEqual(Array(9).fill(409));
@@ -173,7 +177,9 @@ describe("linking an existing user through user_id", () => {
     // Half link left by the legacy system: the customer points at the user, not back.
     const halfLinked = await createUser({ role: "customer" });
     await withDb((db) =>
-      db.collection("customers_v2").insertOne({ id: crypto.randomUUID(), name: `Half ${unique()}`, status: "active", user_id: halfLinked.id }),
+      db
+        .collection("customers_v2")
+        .insertOne({ id: crypto.randomUUID(), name: `Half ${unique()}`, status: "active", user_id: halfLinked.id }),
     );
     const half = await link(halfLinked.id);
     expect(half.status).toBe(409);

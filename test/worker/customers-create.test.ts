@@ -1,6 +1,6 @@
 import bcrypt from "bcryptjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { anyProduct, createUser, withDb, type TestUser } from "./support/db.ts";
+import { anyProduct, createUser, type TestUser, withDb } from "./support/db.ts";
 import { customerBody, randomPhone, subscriptionBody } from "./support/fixture.ts";
 import { call, errorCode, post, signIn, staffToken } from "./support/http.ts";
 
@@ -135,9 +135,15 @@ describe("POST /api/phase0-v2/customers", () => {
 
   it("stores custom product prices only for existing products", async () => {
     const product = await anyProduct();
-    const ok = await post("/api/phase0-v2/customers", customerBody({ custom_product_prices: { [product.id]: 31.5 } }), admin.token);
+    const ok = await post(
+      "/api/phase0-v2/customers",
+      customerBody({ custom_product_prices: { [product.id]: 31.5 } }),
+      admin.token,
+    );
     expect(ok.status).toBe(201);
-    expect(((await ok.json()) as { customer: Record<string, unknown> }).customer.custom_product_prices).toEqual({ [product.id]: 31.5 });
+    expect(((await ok.json()) as { customer: Record<string, unknown> }).customer.custom_product_prices).toEqual({
+      [product.id]: 31.5,
+    });
 
     const missing = crypto.randomUUID();
     const bad = await post("/api/phase0-v2/customers", customerBody({ custom_product_prices: { [missing]: 10 } }), admin.token);
@@ -241,8 +247,16 @@ describe("POST /api/phase0-v2/customers-with-subscription", () => {
       marketing.token,
     );
     expect(res.status).toBe(201);
-    const { subscription, customer } = (await res.json()) as { subscription: Record<string, unknown>; customer: Record<string, unknown> };
-    expect(subscription).toMatchObject({ price_per_unit: product.default_price, default_qty: 1, shift: "morning", status: "active" });
+    const { subscription, customer } = (await res.json()) as {
+      subscription: Record<string, unknown>;
+      customer: Record<string, unknown>;
+    };
+    expect(subscription).toMatchObject({
+      price_per_unit: product.default_price,
+      default_qty: 1,
+      shift: "morning",
+      status: "active",
+    });
     expect(customer.marketing_boy_id).toBe(marketing.user.id);
   });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { anyProduct, countByMarkers, insertLegacyCustomer, withDb, type TestUser } from "./support/db.ts";
+import { anyProduct, countByMarkers, insertLegacyCustomer, type TestUser, withDb } from "./support/db.ts";
 import { customerBody, randomPhone, subscriptionBody, unique } from "./support/fixture.ts";
 import { errorCode, post, staffToken } from "./support/http.ts";
 
@@ -76,7 +76,12 @@ describe("Idempotency-Key", () => {
     expect(await errorCode(res)).toBe("idempotency_key_reused");
     expect(await countByMarkers({ phone: String(other.phone) })).toEqual({ customers: 0, users: 0, subscriptions: 0 });
     // A key is scoped to its endpoint too.
-    const elsewhere = await post(WITH_SUBSCRIPTION, { customer: other, subscription: subscriptionBody(productId) }, admin.token, key);
+    const elsewhere = await post(
+      WITH_SUBSCRIPTION,
+      { customer: other, subscription: subscriptionBody(productId) },
+      admin.token,
+      key,
+    );
     expect(elsewhere.status).toBe(422);
   });
 
@@ -149,7 +154,9 @@ describe("Idempotency-Key", () => {
     const key = newKey();
     expect((await post(CUSTOMERS, customerBody(), staff.token, key)).status).toBe(201);
     await withDb((db) =>
-      db.collection("idempotency_keys").updateOne({ user_id: staff.user.id }, { $set: { expires_at: new Date(Date.now() - 1000) } }),
+      db
+        .collection("idempotency_keys")
+        .updateOne({ user_id: staff.user.id }, { $set: { expires_at: new Date(Date.now() - 1000) } }),
     );
     const fresh = await post(CUSTOMERS, customerBody(), staff.token, key);
     expect(fresh.status).toBe(201);
@@ -167,7 +174,10 @@ describe("Idempotency-Key", () => {
       await db.collection("users").deleteOne({ id: first.user.id });
       await db.collection("idempotency_keys").updateOne(
         { user_id: staff.user.id },
-        { $set: { status: "in_progress", lease_expires_at: new Date(Date.now() + 60_000) }, $unset: { response_body: "", sealed_password: "" } },
+        {
+          $set: { status: "in_progress", lease_expires_at: new Date(Date.now() + 60_000) },
+          $unset: { response_body: "", sealed_password: "" },
+        },
       );
     });
     const busy = await post(CUSTOMERS, body, staff.token, key);
@@ -175,7 +185,9 @@ describe("Idempotency-Key", () => {
     expect(await errorCode(busy)).toBe("idempotency_in_progress");
 
     await withDb((db) =>
-      db.collection("idempotency_keys").updateOne({ user_id: staff.user.id }, { $set: { lease_expires_at: new Date(Date.now() - 1) } }),
+      db
+        .collection("idempotency_keys")
+        .updateOne({ user_id: staff.user.id }, { $set: { lease_expires_at: new Date(Date.now() - 1) } }),
     );
     const resumed = await post(CUSTOMERS, body, staff.token, key);
     expect(resumed.status).toBe(201);
@@ -196,7 +208,10 @@ describe("Idempotency-Key", () => {
       for (let i = 0; i < 2000 && !stolen; i++) {
         const r = await db
           .collection("idempotency_keys")
-          .updateOne({ user_id: staff.user.id, status: "in_progress", lease_id: { $ne: "stolen" } }, { $set: { lease_id: "stolen" } });
+          .updateOne(
+            { user_id: staff.user.id, status: "in_progress", lease_id: { $ne: "stolen" } },
+            { $set: { lease_id: "stolen" } },
+          );
         stolen = r.modifiedCount === 1;
       }
     });

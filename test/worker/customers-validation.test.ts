@@ -125,9 +125,21 @@ describe("subscription body validation", () => {
     ["weekly_pattern empty", (s) => ({ ...s, mode: "weekly_pattern", weekly_pattern: [] }), "subscription.weekly_pattern"],
     ["weekly_pattern day 7", (s) => ({ ...s, mode: "weekly_pattern", weekly_pattern: [1, 7] }), "subscription.weekly_pattern.1"],
     ["weekly_pattern day -1", (s) => ({ ...s, mode: "weekly_pattern", weekly_pattern: [-1] }), "subscription.weekly_pattern.0"],
-    ["weekly_pattern fractional day", (s) => ({ ...s, mode: "weekly_pattern", weekly_pattern: [1.5] }), "subscription.weekly_pattern.0"],
-    ["weekly_pattern duplicate days", (s) => ({ ...s, mode: "weekly_pattern", weekly_pattern: [1, 3, 1] }), "subscription.weekly_pattern"],
-    ["weekly_pattern with another mode", (s) => ({ ...s, mode: "fixed_daily", weekly_pattern: [1] }), "subscription.weekly_pattern"],
+    [
+      "weekly_pattern fractional day",
+      (s) => ({ ...s, mode: "weekly_pattern", weekly_pattern: [1.5] }),
+      "subscription.weekly_pattern.0",
+    ],
+    [
+      "weekly_pattern duplicate days",
+      (s) => ({ ...s, mode: "weekly_pattern", weekly_pattern: [1, 3, 1] }),
+      "subscription.weekly_pattern",
+    ],
+    [
+      "weekly_pattern with another mode",
+      (s) => ({ ...s, mode: "fixed_daily", weekly_pattern: [1] }),
+      "subscription.weekly_pattern",
+    ],
     ["irregular without dates", (s) => ({ ...s, mode: "irregular" }), "subscription.irregular_list"],
     [
       "irregular_list with another mode",
@@ -136,15 +148,32 @@ describe("subscription body validation", () => {
     ],
     [
       "irregular_list repeated date",
-      (s) => ({ ...s, mode: "irregular", irregular_list: [{ date: "2025-07-02", qty: 1 }, { date: "2025-07-02", qty: 2 }] }),
+      (s) => ({
+        ...s,
+        mode: "irregular",
+        irregular_list: [
+          { date: "2025-07-02", qty: 1 },
+          { date: "2025-07-02", qty: 2 },
+        ],
+      }),
       "subscription.irregular_list",
     ],
     [
       "day_overrides repeated date",
-      (s) => ({ ...s, day_overrides: [{ date: "2025-07-02", qty: 1 }, { date: "2025-07-02", qty: 0 }] }),
+      (s) => ({
+        ...s,
+        day_overrides: [
+          { date: "2025-07-02", qty: 1 },
+          { date: "2025-07-02", qty: 0 },
+        ],
+      }),
       "subscription.day_overrides",
     ],
-    ["day_overrides unknown field", (s) => ({ ...s, day_overrides: [{ date: "2025-07-02", qty: 1, note: "x" }] }), "subscription.day_overrides.0"],
+    [
+      "day_overrides unknown field",
+      (s) => ({ ...s, day_overrides: [{ date: "2025-07-02", qty: 1, note: "x" }] }),
+      "subscription.day_overrides.0",
+    ],
     [
       "pause interval ending before it starts",
       (s) => ({ ...s, pause_intervals: [{ start: "2025-08-10", end: "2025-08-01" }] }),
@@ -162,6 +191,10 @@ describe("subscription body validation", () => {
     await expect422(path, { customer: customerBody() }, "subscription");
     await expect422(path, { subscription: subscriptionBody(productId) }, "customer");
     await expect422(path, { customer: customerBody(), subscription: subscriptionBody(productId), note: 1 }, "(body)");
-    await expect422(path, { customer: { ...customerBody(), phone: "000" }, subscription: subscriptionBody(productId) }, "customer.phone");
+    await expect422(
+      path,
+      { customer: { ...customerBody(), phone: "000" }, subscription: subscriptionBody(productId) },
+      "customer.phone",
+    );
   });
 });

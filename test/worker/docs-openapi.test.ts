@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
-import type { ZodType } from "zod";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ZodType } from "zod";
 import { createApp } from "../../src/app.ts";
 import { ErrorSchema } from "../../src/lib/openapi.ts";
 
@@ -89,16 +89,27 @@ describe("GET /openapi.json", () => {
     const registered = registeredEndpoints();
     // The walk must see the real routes, or the check below would hold vacuously.
     expect(registered).toEqual(expect.arrayContaining(["get /health", "get /openapi.json", "get /docs"]));
-    const documented = documentedOperations().map((o) => o.key).sort();
-    expect(registered.filter((e) => !documented.includes(e)), "registered but undocumented").toEqual([]);
-    expect(documented.filter((e) => !registered.includes(e)), "documented but not registered").toEqual([]);
+    const documented = documentedOperations()
+      .map((o) => o.key)
+      .sort();
+    expect(
+      registered.filter((e) => !documented.includes(e)),
+      "registered but undocumented",
+    ).toEqual([]);
+    expect(
+      documented.filter((e) => !registered.includes(e)),
+      "documented but not registered",
+    ).toEqual([]);
   });
 
   it("gives every operation a summary, a success response and the error envelope", () => {
     for (const { key, op } of documentedOperations()) {
       expect(op.summary, key).toEqual(expect.any(String));
       const statuses = Object.keys(op.responses ?? {});
-      expect(statuses.some((s) => /^2\d\d$/.test(s)), `${key} has a 2xx response`).toBe(true);
+      expect(
+        statuses.some((s) => /^2\d\d$/.test(s)),
+        `${key} has a 2xx response`,
+      ).toBe(true);
       expect(op.responses.default?.content?.["application/json"]?.schema?.$ref, `${key} default`).toBe(ERROR_REF);
       for (const status of statuses.filter((s) => /^4\d\d$/.test(s))) {
         const schema = op.responses[status].content?.["application/json"]?.schema as Json | undefined;

@@ -53,12 +53,16 @@ describe("GET /docs", () => {
     expect(start).toBeGreaterThan(-1);
     const section = html.slice(start, html.indexOf("</section>", start));
     const ref = op.requestBody.content["application/json"].schema.$ref as string | undefined;
-    const schema = ref ? (doc.components.schemas[ref.split("/").pop() as string] as Json) : (op.requestBody.content["application/json"].schema as Json);
+    const schema = ref
+      ? (doc.components.schemas[ref.split("/").pop() as string] as Json)
+      : (op.requestBody.content["application/json"].schema as Json);
     for (const field of Object.keys(schema.properties as Json)) {
       expect(section, field).toContain(`<code class="field">${field}</code>`);
     }
     for (const field of schema.required as string[]) {
-      expect(section).toMatch(new RegExp(`<code class="field">${field}</code> <span class="type">[^<]*</span> <span class="required">required</span>`));
+      expect(section).toMatch(
+        new RegExp(`<code class="field">${field}</code> <span class="type">[^<]*</span> <span class="required">required</span>`),
+      );
     }
     // The login example the schema declares is shown as the request example and pre-filled in "Try it".
     const login = doc.paths["/api/auth/login"].post.requestBody.content["application/json"] as Json;

@@ -13,7 +13,9 @@ describe("GET /health", () => {
 
   it("answers 503 degraded when the database is unreachable", async () => {
     // Same Worker code, pointed at a port nothing listens on.
-    const res = await call("/health", { bindings: { MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" } });
+    const res = await call("/health", {
+      bindings: { MONGODB_URI: UNREACHABLE_DB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
+    });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: "degraded", db: "unreachable" });
   });

@@ -33,7 +33,7 @@ describe("request log", () => {
   });
 
   it("uses a generated id when the incoming one is malformed, the same one as the response header", async () => {
-    const res = await call("/health", { headers: { "X-Request-Id": "forged\" \"level\":\"error" }, bindings: INFO });
+    const res = await call("/health", { headers: { "X-Request-Id": 'forged" "level":"error' }, bindings: INFO });
     const id = res.headers.get("x-request-id");
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(requestLines().map((l) => l.request_id)).toEqual([id]);
@@ -57,7 +57,11 @@ describe("request log", () => {
 
   it("adds user_id once the request is authenticated", async () => {
     const user = await createUser({ role: "admin" });
-    const login = await call("/api/auth/login", { method: "POST", json: { email: user.email, password: user.password }, bindings: INFO });
+    const login = await call("/api/auth/login", {
+      method: "POST",
+      json: { email: user.email, password: user.password },
+      bindings: INFO,
+    });
     expect(login.status).toBe(200);
     const { access_token } = (await login.json()) as { access_token: string };
     const loginLine = requestLines().at(-1);

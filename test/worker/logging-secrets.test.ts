@@ -15,7 +15,8 @@ async function storedSecrets(id: string): Promise<string[]> {
 }
 
 function expectAbsent(text: string, secrets: string[]): void {
-  for (const secret of secrets) expect(text.includes(secret), `log output contains a secret (${secret.length} chars)`).toBe(false);
+  for (const secret of secrets)
+    expect(text.includes(secret), `log output contains a secret (${secret.length} chars)`).toBe(false);
   expect(text).not.toMatch(BCRYPT);
 }
 
@@ -27,11 +28,26 @@ describe("logs never contain passwords, hashes or tokens", () => {
     const wrong = `wrong-${crypto.randomUUID()}`;
     const fresh = `fresh-${crypto.randomUUID()}`;
 
-    const ok = await call("/api/auth/login", { method: "POST", json: { email: bcryptUser.email, password: bcryptUser.password }, bindings: DEBUG });
+    const ok = await call("/api/auth/login", {
+      method: "POST",
+      json: { email: bcryptUser.email, password: bcryptUser.password },
+      bindings: DEBUG,
+    });
     expect(ok.status).toBe(200);
     const { access_token } = (await ok.json()) as { access_token: string };
-    expect((await call("/api/auth/login", { method: "POST", json: { email: bcryptUser.email, password: wrong }, bindings: DEBUG })).status).toBe(401);
-    expect((await call("/api/auth/login", { method: "POST", json: { email: legacyUser.email, password: legacyUser.password }, bindings: DEBUG })).status).toBe(200);
+    expect(
+      (await call("/api/auth/login", { method: "POST", json: { email: bcryptUser.email, password: wrong }, bindings: DEBUG }))
+        .status,
+    ).toBe(401);
+    expect(
+      (
+        await call("/api/auth/login", {
+          method: "POST",
+          json: { email: legacyUser.email, password: legacyUser.password },
+          bindings: DEBUG,
+        })
+      ).status,
+    ).toBe(200);
     const changed = await call("/api/auth/change-password", {
       method: "POST",
       headers: { Authorization: `Bearer ${access_token}` },
@@ -41,7 +57,10 @@ describe("logs never contain passwords, hashes or tokens", () => {
     expect(changed.status).toBe(200);
     const { access_token: freshToken } = (await changed.json()) as { access_token: string };
     // Invalid input that carries a password: the 422 must not echo it into the logs either.
-    expect((await call("/api/auth/login", { method: "POST", json: { email: 42, password: bcryptUser.password }, bindings: DEBUG })).status).toBe(422);
+    expect(
+      (await call("/api/auth/login", { method: "POST", json: { email: 42, password: bcryptUser.password }, bindings: DEBUG }))
+        .status,
+    ).toBe(422);
 
     // The lines were written and are structured: otherwise the absence checks prove nothing.
     const lines = parsedLines();
@@ -69,7 +88,11 @@ describe("logs never contain passwords, hashes or tokens", () => {
     const res = await call("/api/auth/login", {
       method: "POST",
       json: { email: user.email, password: user.password },
-      bindings: { ...DEBUG, MONGODB_URI: "mongodb://dbadmin:db-pw-7f3a9c@127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
+      bindings: {
+        ...DEBUG,
+        MONGODB_URI: "mongodb://dbadmin:db-pw-7f3a9c@127.0.0.1:9/?directConnection=true",
+        MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300",
+      },
     });
     expect(res.status).toBe(503);
     const body = await res.text();

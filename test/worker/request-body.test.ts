@@ -94,13 +94,21 @@ describe("bodies must be JSON (415 unsupported_media_type)", () => {
   ])("%s on an open and a protected route", async (_name, contentType) => {
     const { token } = await staffToken("admin");
     for (const path of ["/api/auth/login", "/api/phase0-v2/customers"]) {
-      const res = await call(path, { method: "POST", body: '{"email":"a@b.c","password":"x"}', token, headers: { "Content-Type": contentType } });
+      const res = await call(path, {
+        method: "POST",
+        body: '{"email":"a@b.c","password":"x"}',
+        token,
+        headers: { "Content-Type": contentType },
+      });
       expect(await envelope(res), `${contentType} ${path}`).toEqual({ status: 415, code: "unsupported_media_type" });
     }
   });
 
   it("a body without any Content-Type → 415, not 422 with every field missing", async () => {
-    const res = await exports.default.fetch("http://api.test/api/auth/login", { method: "POST", body: new TextEncoder().encode('{"a":1}') });
+    const res = await exports.default.fetch("http://api.test/api/auth/login", {
+      method: "POST",
+      body: new TextEncoder().encode('{"a":1}'),
+    });
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await envelope(res)).toEqual({ status: 415, code: "unsupported_media_type" });
   });
@@ -129,7 +137,12 @@ describe("malformed JSON → 400 invalid_json (one code everywhere)", () => {
   it.each(bodies)("%s, on an open and a protected route", async (_name, body) => {
     const { token } = await staffToken("marketing_staff");
     for (const path of ["/api/auth/login", "/api/phase0-v2/customers", "/api/auth/change-password"]) {
-      const res = await call(path, { method: "POST", body: body as string, token, headers: { "Content-Type": "application/json" } });
+      const res = await call(path, {
+        method: "POST",
+        body: body as string,
+        token,
+        headers: { "Content-Type": "application/json" },
+      });
       expect(await envelope(res), path).toEqual({ status: 400, code: "invalid_json" });
     }
   });

@@ -1,15 +1,16 @@
 // Command dispatch: sessions, transactions, retryable writes and step-down refusals around one
 // handler per command. The handlers live in commands/, one file per group.
-import { CommandError, errorReply, toCommandError } from "./errors.ts";
+
 import { adminHandlers } from "./commands/admin.ts";
 import { aggregationHandlers } from "./commands/aggregation.ts";
 import { collectionHandlers } from "./commands/collections.ts";
-import { commandName, type Ctx, type Handler } from "./commands/context.ts";
+import { type Ctx, commandName, type Handler } from "./commands/context.ts";
 import { crudHandlers } from "./commands/crud.ts";
 import { explainHandlers } from "./commands/explain.ts";
 import { handshakeHandlers } from "./commands/handshake.ts";
 import { indexHandlers } from "./commands/indexes.ts";
 import { sessionHandlers } from "./commands/sessions.ts";
+import { CommandError, errorReply, toCommandError } from "./errors.ts";
 import type { Connection, ServerState } from "./state.ts";
 import { OpContext, type Session, type Txn } from "./transactions.ts";
 import { type Doc, isPlainObject, keyOf } from "./values.ts";
@@ -41,7 +42,14 @@ export async function runCommand(state: ServerState, db: string, cmd: Doc, conn:
   return refusal !== null ? errorReply(refusal.error) : reply;
 }
 
-async function runWithSession(state: ServerState, handler: Handler, name: string, db: string, cmd: Doc, conn: Connection): Promise<Doc> {
+async function runWithSession(
+  state: ServerState,
+  handler: Handler,
+  name: string,
+  db: string,
+  cmd: Doc,
+  conn: Connection,
+): Promise<Doc> {
   let session: Session | null = null;
   let txn: Txn | null = null;
   let retryable = false;
@@ -54,7 +62,10 @@ async function runWithSession(state: ServerState, handler: Handler, name: string
       throw new CommandError(251, "no transaction in progress", {}, []);
     } else if (session !== null && txnNumber !== undefined && writeCommands.has(name)) {
       if (txnNumber < session.txnNumber) {
-        throw new CommandError(225, `Retryable write with txnNumber ${txnNumber} is prohibited on session because a newer retryable write with txnNumber ${session.txnNumber} has already started on this session.`);
+        throw new CommandError(
+          225,
+          `Retryable write with txnNumber ${txnNumber} is prohibited on session because a newer retryable write with txnNumber ${session.txnNumber} has already started on this session.`,
+        );
       }
       // A retry may arrive while the first attempt still waits on a lock: share its outcome.
       if (txnNumber === session.txnNumber && session.retryReply !== null) return session.retryReply;
@@ -77,7 +88,16 @@ async function runWithSession(state: ServerState, handler: Handler, name: string
   return execute(state, handler, name, db, cmd, conn, session, txn);
 }
 
-async function execute(state: ServerState, handler: Handler, name: string, db: string, cmd: Doc, conn: Connection, session: Session | null, txn: Txn | null): Promise<Doc> {
+async function execute(
+  state: ServerState,
+  handler: Handler,
+  name: string,
+  db: string,
+  cmd: Doc,
+  conn: Connection,
+  session: Session | null,
+  txn: Txn | null,
+): Promise<Doc> {
   const x: Ctx = { state, db, cmd, op: new OpContext(state.store, state.sessions, txn), conn, session };
   let reply: Doc;
   try {

@@ -66,7 +66,10 @@ export class Cursors {
     const c = this.open.get(key);
     if (c === undefined) throw new CommandError(43, `cursor id ${key} not found`);
     if (c.ns.slice(c.ns.indexOf(".") + 1) !== collection && !c.ns.endsWith(".$cmd.aggregate")) {
-      throw new CommandError(13, `Requested getMore on namespace '${collection}', but cursor belongs to a different namespace ${c.ns}`);
+      throw new CommandError(
+        13,
+        `Requested getMore on namespace '${collection}', but cursor belongs to a different namespace ${c.ns}`,
+      );
     }
     const batch = takeBatch(c.docs, c.pos, batchSize || Number.MAX_SAFE_INTEGER);
     c.pos += batch.length;

@@ -2,7 +2,7 @@
 // operator context for every query and update (~60 µs and ~270 µs), which dominates bulk writes;
 // anything outside the simple shapes below returns null and is left to mingo.
 import { CommandError } from "./errors.ts";
-import { type Doc, clone, isPlainObject, keyOf, pathValues } from "./values.ts";
+import { clone, type Doc, isPlainObject, keyOf, pathValues } from "./values.ts";
 
 type Scalar = string | number | boolean | Date | object;
 
@@ -72,7 +72,14 @@ function fieldPredicate(field: string, cond: unknown): Predicate | null {
       case "$lt":
       case "$lte": {
         if (!comparable(arg)) return null;
-        const ok = op === "$gt" ? (c: number) => c > 0 : op === "$gte" ? (c: number) => c >= 0 : op === "$lt" ? (c: number) => c < 0 : (c: number) => c <= 0;
+        const ok =
+          op === "$gt"
+            ? (c: number) => c > 0
+            : op === "$gte"
+              ? (c: number) => c >= 0
+              : op === "$lt"
+                ? (c: number) => c < 0
+                : (c: number) => c <= 0;
         parts.push((d) => values(d).some((v) => sameKind(arg, v) && ok(cmp(v, arg))));
         break;
       }
@@ -162,13 +169,17 @@ export function simpleUpdate(doc: Doc, mods: Doc): boolean | null {
     for (const [path, arg] of Object.entries(args)) {
       if (!plainPath(doc, path)) return null;
       const cur = getPath(doc, path);
-      if ((op === "$push" || op === "$addToSet") && (arrayArg(arg) === null || (cur !== undefined && !Array.isArray(cur)))) return null;
+      if ((op === "$push" || op === "$addToSet") && (arrayArg(arg) === null || (cur !== undefined && !Array.isArray(cur))))
+        return null;
       if (op === "$pull" && (!isScalar(arg) || (cur !== undefined && !Array.isArray(cur)))) return null;
       if (op === "$currentDate" && arg !== true && !(isPlainObject(arg) && arg.$type === "date")) return null;
       if ((op === "$min" || op === "$max") && cur !== undefined && !(comparable(cur) && sameKind(cur, arg))) return null;
       if ((op === "$inc" || op === "$mul") && cur !== undefined && typeof cur !== "number") {
         if (typeof cur === "object" && cur !== null && "_bsontype" in cur) return null;
-        throw new CommandError(14, `Cannot apply ${op} to a value of non-numeric type. {_id: ${String(doc._id)}} has the field '${path}' of non-numeric type ${numericName(cur)}`);
+        throw new CommandError(
+          14,
+          `Cannot apply ${op} to a value of non-numeric type. {_id: ${String(doc._id)}} has the field '${path}' of non-numeric type ${numericName(cur)}`,
+        );
       }
       paths.push(path);
     }
@@ -195,7 +206,11 @@ export function simpleUpdate(doc: Doc, mods: Doc): boolean | null {
           break;
         case "$inc":
         case "$mul": {
-          if (typeof arg !== "number") throw new CommandError(14, `Cannot ${op === "$inc" ? "increment" : "multiply"} with non-numeric argument: {${path}: ${JSON.stringify(arg)}}`);
+          if (typeof arg !== "number")
+            throw new CommandError(
+              14,
+              `Cannot ${op === "$inc" ? "increment" : "multiply"} with non-numeric argument: {${path}: ${JSON.stringify(arg)}}`,
+            );
           const base = (cur as number | undefined) ?? 0;
           const next = op === "$inc" ? base + arg : base * arg;
           if (cur === undefined || next !== cur) {
@@ -207,7 +222,10 @@ export function simpleUpdate(doc: Doc, mods: Doc): boolean | null {
         }
         case "$min":
         case "$max":
-          if (cur === undefined || (op === "$min" ? cmp(arg as Comparable, cur as Comparable) < 0 : cmp(arg as Comparable, cur as Comparable) > 0)) {
+          if (
+            cur === undefined ||
+            (op === "$min" ? cmp(arg as Comparable, cur as Comparable) < 0 : cmp(arg as Comparable, cur as Comparable) > 0)
+          ) {
             const [parent, key] = parentOf(doc, path);
             parent[key] = clone(arg);
             changed = true;
@@ -262,6 +280,7 @@ function checkConflicts(paths: string[]): void {
   for (let i = 1; i < sorted.length; i++) {
     const a = sorted[i - 1] as string;
     const b = sorted[i] as string;
-    if (a === b || b.startsWith(a + ".")) throw new CommandError(40, `Updating the path '${b}' would create a conflict at '${a}'`);
+    if (a === b || b.startsWith(a + "."))
+      throw new CommandError(40, `Updating the path '${b}' would create a conflict at '${a}'`);
   }
 }

@@ -94,7 +94,9 @@ export class Index {
 
   /** Whether equality lookups on `field` under a query collation can be answered from this index alone. */
   servesEquality(field: string, strength: number | null): boolean {
-    return this.fields.length === 1 && this.fields[0] === field && !this.sparse && this.partial === null && this.strength === strength;
+    return (
+      this.fields.length === 1 && this.fields[0] === field && !this.sparse && this.partial === null && this.strength === strength
+    );
   }
 
   /** The index keys of a document (none when sparse/partial exclude it). */
@@ -126,7 +128,9 @@ export class Index {
 
   /** The key of a tuple of values (one per field), as keys() produces it. */
   tupleKey(values: unknown[]): string {
-    return values.length === 1 ? collatedKey(values[0], this.strength) : JSON.stringify(values.map((v) => collatedKey(v, this.strength)));
+    return values.length === 1
+      ? collatedKey(values[0], this.strength)
+      : JSON.stringify(values.map((v) => collatedKey(v, this.strength)));
   }
 
   add(id: string, keys: string[]): void {

@@ -26,7 +26,9 @@ function holderPid(file: string): number | null {
 }
 
 function inUse(dir: string, pid: number | null): DirInUseError {
-  return new DirInUseError(`data directory ${dir} is in use by another devdb server${pid !== null && pid !== process.pid ? ` (process ${pid})` : ""}`);
+  return new DirInUseError(
+    `data directory ${dir} is in use by another devdb server${pid !== null && pid !== process.pid ? ` (process ${pid})` : ""}`,
+  );
 }
 
 /** The abstract socket name for a directory (Linux). */

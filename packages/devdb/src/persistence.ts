@@ -41,7 +41,8 @@ function replay(store: Store, rec: Doc): void {
     store.ensureCollection(db, name, r.options);
     return;
   }
-  const c = r.op === "drop" || r.op === "dropIndex" || r.op === "del" ? store.collection(db, name) : store.ensureCollection(db, name);
+  const c =
+    r.op === "drop" || r.op === "dropIndex" || r.op === "del" ? store.collection(db, name) : store.ensureCollection(db, name);
   if (c === undefined) return;
   switch (r.op) {
     case "drop":

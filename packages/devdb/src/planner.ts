@@ -3,7 +3,7 @@
 // next), whether its order serves the sort, and MongoDB-shaped explain output.
 // Index scans only produce candidates: every document is still tested against the whole filter,
 // so bounds may be loose (a superset) but never tighter than the filter.
-import { Index, collatedKey } from "./indexes.ts";
+import { collatedKey, Index } from "./indexes.ts";
 import type { Collection } from "./store.ts";
 import { type Doc, isPlainObject, keyOf } from "./values.ts";
 
@@ -187,7 +187,12 @@ function opInterval(op: string, v: unknown, strength: number | null): Interval |
     if (prefix === null) return null;
     if (prefix === "") return { lo: { r: RANK_STRING, v: "" }, loInc: true, hi: { r: RANK_STRING, v: 0, e: 1 }, hiInc: true };
     const last = prefix.charCodeAt(prefix.length - 1);
-    return { lo: { r: RANK_STRING, v: prefix }, loInc: true, hi: { r: RANK_STRING, v: prefix.slice(0, -1) + String.fromCharCode(last + 1) }, hiInc: false };
+    return {
+      lo: { r: RANK_STRING, v: prefix },
+      loInc: true,
+      hi: { r: RANK_STRING, v: prefix.slice(0, -1) + String.fromCharCode(last + 1) },
+      hiInc: false,
+    };
   }
   const rank = rangeRank(v);
   if (rank === null) return null;
@@ -290,12 +295,15 @@ function implies(q: unknown, p: unknown): boolean {
   if (isPlainObject(p) && Object.keys(p).length === 1 && p.$exists === true) return true; // every bound excludes missing
   const pb = condBounds(p, null, false);
   if (pb === null || !("interval" in pb) || pb.regex) return false;
-  const within = (i: Interval) => cmpComp(i.lo, pb.interval.lo) > 0 || (cmpComp(i.lo, pb.interval.lo) === 0 && (pb.interval.loInc || !i.loInc));
-  const below = (i: Interval) => cmpComp(i.hi, pb.interval.hi) < 0 || (cmpComp(i.hi, pb.interval.hi) === 0 && (pb.interval.hiInc || !i.hiInc));
-  if ("points" in qb) return qb.points.every((v) => {
-    const c = comp(keyOf(v));
-    return within({ lo: c, loInc: true, hi: c, hiInc: true }) && below({ lo: c, loInc: true, hi: c, hiInc: true });
-  });
+  const within = (i: Interval) =>
+    cmpComp(i.lo, pb.interval.lo) > 0 || (cmpComp(i.lo, pb.interval.lo) === 0 && (pb.interval.loInc || !i.loInc));
+  const below = (i: Interval) =>
+    cmpComp(i.hi, pb.interval.hi) < 0 || (cmpComp(i.hi, pb.interval.hi) === 0 && (pb.interval.hiInc || !i.hiInc));
+  if ("points" in qb)
+    return qb.points.every((v) => {
+      const c = comp(keyOf(v));
+      return within({ lo: c, loInc: true, hi: c, hiInc: true }) && below({ lo: c, loInc: true, hi: c, hiInc: true });
+    });
   return within(qb.interval) && below(qb.interval);
 }
 
@@ -347,7 +355,12 @@ function candidateFor(index: Index, conds: Map<string, unknown[]>, queryStrength
   }
   if (bounds.length === 0) return null;
   let singlePoints = 0;
-  while (singlePoints < bounds.length && "points" in (bounds[singlePoints] as FieldBounds) && (bounds[singlePoints] as { points: unknown[] }).points.length === 1) singlePoints++;
+  while (
+    singlePoints < bounds.length &&
+    "points" in (bounds[singlePoints] as FieldBounds) &&
+    (bounds[singlePoints] as { points: unknown[] }).points.length === 1
+  )
+    singlePoints++;
   const allPoints = bounds.every((b) => "points" in b);
   const exact = allPoints && bounds.length === index.fields.length;
   // Prefer unique exact matches, then more bounded fields, then points over ranges.
@@ -544,7 +557,14 @@ export function planQuery(c: Collection, filter: Doc, queryStrength: number | nu
       if (index.partial !== null || index.spec.hidden === true) continue;
       const dir = servesSort(index, 0, wantSort);
       if (dir === null) continue;
-      return { index, ids: () => scanIndex(index, [], dir, stats), bounds: () => printBounds(index, [], dir), sorted: true, direction: dir, stats };
+      return {
+        index,
+        ids: () => scanIndex(index, [], dir, stats),
+        bounds: () => printBounds(index, [], dir),
+        sorted: true,
+        direction: dir,
+        stats,
+      };
     }
   }
   return { index: null, sorted: false, direction: 1, stats };
@@ -554,7 +574,12 @@ export function planQuery(c: Collection, filter: Doc, queryStrength: number | nu
 export function planStages(plan: Plan, filter: Doc, ns: string, nReturned?: number): Doc {
   const exec = nReturned !== undefined;
   if (plan.index === null) {
-    return { stage: "COLLSCAN", filter, direction: "forward", ...(exec ? { nReturned, docsExamined: plan.stats.docsExamined } : {}) };
+    return {
+      stage: "COLLSCAN",
+      filter,
+      direction: "forward",
+      ...(exec ? { nReturned, docsExamined: plan.stats.docsExamined } : {}),
+    };
   }
   const index = plan.index;
   const ixscan: Doc = {
@@ -573,5 +598,10 @@ export function planStages(plan: Plan, filter: Doc, ns: string, nReturned?: numb
     ...(exec ? { keysExamined: plan.stats.keysExamined, nReturned: plan.stats.docsExamined } : {}),
   };
   void ns;
-  return { stage: "FETCH", ...(Object.keys(filter).length > 0 ? { filter } : {}), ...(exec ? { nReturned, docsExamined: plan.stats.docsExamined } : {}), inputStage: ixscan };
+  return {
+    stage: "FETCH",
+    ...(Object.keys(filter).length > 0 ? { filter } : {}),
+    ...(exec ? { nReturned, docsExamined: plan.stats.docsExamined } : {}),
+    inputStage: ixscan,
+  };
 }

@@ -1,13 +1,13 @@
 // Matching, sorting and projecting documents, and applying update documents (mingo underneath).
 import { ObjectId } from "bson";
-import { Query, update as mingoUpdate, updateOne as mingoUpdateOne } from "mingo";
+import { update as mingoUpdate, updateOne as mingoUpdateOne, Query } from "mingo";
 import { CommandError } from "./errors.ts";
 import { simpleMatcher, simpleUpdate } from "./fast-path.ts";
 import { collationStrength, foldDeep } from "./indexes.ts";
 import { type Plan, planQuery } from "./planner.ts";
 import type { Collection } from "./store.ts";
 import type { OpContext } from "./transactions.ts";
-import { type Doc, clone, isPlainObject, keyOf, setPath } from "./values.ts";
+import { clone, type Doc, isPlainObject, keyOf, setPath } from "./values.ts";
 
 const mingoOptions = { useStrictMode: true };
 
@@ -95,7 +95,10 @@ export function shape(input: Doc[], o: FindOptions): Doc[] {
     sort = rest;
   }
   if (!hasKeys(o.projection) && !hasKeys(sort)) return docs.slice(o.skip ?? 0, o.limit ? (o.skip ?? 0) + o.limit : undefined);
-  const options = isPlainObject(o.collation) && collationStrength(o.collation) !== null ? { ...mingoOptions, collation: o.collation as never } : mingoOptions;
+  const options =
+    isPlainObject(o.collation) && collationStrength(o.collation) !== null
+      ? { ...mingoOptions, collation: o.collation as never }
+      : mingoOptions;
   let cursor = new Query({}, options).find(docs, hasKeys(o.projection) ? withIdDefault(o.projection as Doc) : undefined);
   if (hasKeys(sort)) cursor = cursor.sort(normaliseSort(sort));
   if (o.skip) cursor = cursor.skip(o.skip);
@@ -123,7 +126,9 @@ function normaliseSort(sort: Doc): Record<string, 1 | -1> {
 /** MongoDB includes _id in inclusion projections unless excluded. */
 function withIdDefault(p: Doc): Doc {
   if ("_id" in p) return p;
-  const inclusion = Object.entries(p).some(([k, v]) => k !== "_id" && (v === 1 || v === true || isPlainObject(v) || typeof v === "string"));
+  const inclusion = Object.entries(p).some(
+    ([k, v]) => k !== "_id" && (v === 1 || v === true || isPlainObject(v) || typeof v === "string"),
+  );
   return inclusion ? { _id: 1, ...p } : p;
 }
 
@@ -170,10 +175,17 @@ export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Upd
   if (!isPlainObject(u)) throw new CommandError(9, "Update argument must be either an object or an array");
   if (!isOperatorUpdate(u)) {
     for (const k of Object.keys(u)) {
-      if (k.startsWith("$")) throw new CommandError(52, `The dollar ($) prefixed field '${k}' in '${k}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`);
+      if (k.startsWith("$"))
+        throw new CommandError(
+          52,
+          `The dollar ($) prefixed field '${k}' in '${k}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`,
+        );
     }
     if ("_id" in u && old._id !== undefined && keyOf(u._id) !== keyOf(old._id)) {
-      throw new CommandError(66, `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${String(u._id)}`);
+      throw new CommandError(
+        66,
+        `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${String(u._id)}`,
+      );
     }
     const doc: Doc = old._id !== undefined ? { _id: old._id } : {};
     for (const [k, v] of Object.entries(u)) if (k !== "_id" || old._id === undefined) doc[k] = clone(v);
@@ -181,7 +193,11 @@ export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Upd
   }
   const mods: Doc = {};
   for (const [op, args] of Object.entries(u)) {
-    if (!op.startsWith("$")) throw new CommandError(9, `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    if (!op.startsWith("$"))
+      throw new CommandError(
+        9,
+        `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+      );
     if (!isPlainObject(args)) throw new CommandError(9, `Modifiers operate on fields but we found type ${typeof args} instead.`);
     if (op === "$setOnInsert") {
       if (inserting) mods.$set = { ...((mods.$set as Doc | undefined) ?? {}), ...args };
@@ -193,7 +209,12 @@ export function applyUpdate(old: Doc, spec: UpdateSpec, inserting: boolean): Upd
   let changed: boolean | null = simpleUpdate(doc, mods);
   if (changed === null) {
     try {
-      changed = Object.keys(mods).length > 0 && mingoUpdate(doc, mods as never, spec.arrayFilters, spec.filter as never, { cloneMode: "deep", queryOptions: mingoOptions }).length > 0;
+      changed =
+        Object.keys(mods).length > 0 &&
+        mingoUpdate(doc, mods as never, spec.arrayFilters, spec.filter as never, {
+          cloneMode: "deep",
+          queryOptions: mingoOptions,
+        }).length > 0;
     } catch (e) {
       const message = (e as Error).message;
       if (message.includes("immutable field '_id'")) throw immutableIdError();

@@ -91,7 +91,10 @@ export class Replication {
     if (ms > 0) this.secondaryUntil = now + ms;
     else this.term++;
     this.onStepDown();
-    return { until: new Date(now + ms), electionId: new ObjectId("7fffffff" + (ms > 0 ? this.term + 1 : this.term).toString(16).padStart(16, "0")) };
+    return {
+      until: new Date(now + ms),
+      electionId: new ObjectId("7fffffff" + (ms > 0 ? this.term + 1 : this.term).toString(16).padStart(16, "0")),
+    };
   }
 
   /** The error a command gets instead of running (or after running), or null to run it. */
@@ -113,6 +116,11 @@ export class Replication {
 
   /** The error for a write that was waiting when a step-down happened. */
   interrupted(retryable: boolean): CommandError {
-    return new CommandError(11602, "Operation was interrupted because the node stepped down", {}, retryable ? [retryableWriteLabel] : []);
+    return new CommandError(
+      11602,
+      "Operation was interrupted because the node stepped down",
+      {},
+      retryable ? [retryableWriteLabel] : [],
+    );
   }
 }

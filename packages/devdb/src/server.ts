@@ -2,13 +2,13 @@
 // ("rs0") that the official driver can use with sessions, retryable writes and transactions.
 import net from "node:net";
 import { runCommand } from "./commands.ts";
-import { type Connection, ServerState, SESSION_TIMEOUT_MINUTES, type Stats } from "./state.ts";
+import { CommandError, errorReply } from "./errors.ts";
 import { lockDir } from "./lock.ts";
 import { Persistence } from "./persistence.ts";
-import { MAX_MESSAGE_BYTES, ProtocolError, encodeReply, parseMessage } from "./wire.ts";
-import { errorReply, CommandError } from "./errors.ts";
-import { expireTtl } from "./ttl.ts";
 import type { StepDownInfo, StepDownOptions } from "./replication.ts";
+import { type Connection, SESSION_TIMEOUT_MINUTES, ServerState, type Stats } from "./state.ts";
+import { expireTtl } from "./ttl.ts";
+import { encodeReply, MAX_MESSAGE_BYTES, ProtocolError, parseMessage } from "./wire.ts";
 
 export type { StepDownInfo, StepDownOptions } from "./replication.ts";
 

@@ -110,14 +110,20 @@ export class Collection {
           `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`,
         );
       }
-      throw new CommandError(85, `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`);
+      throw new CommandError(
+        85,
+        `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`,
+      );
     }
     for (const other of this.indexes.values()) {
       if (!sameKey(other.spec, spec)) continue;
       if (sameIndexOptions(other.spec, spec)) {
         throw new CommandError(85, `Index already exists with a different name: ${other.name}`);
       }
-      throw new CommandError(85, `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(other.spec)}`);
+      throw new CommandError(
+        85,
+        `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(other.spec)}`,
+      );
     }
     const index = new Index(spec);
     for (const [id, doc] of this.docs) {
@@ -125,7 +131,11 @@ export class Collection {
       const hit = index.conflict(id, keys);
       if (hit !== undefined) {
         const e = index.duplicateKeyError(this.ns, doc, hit);
-        throw new CommandError(11000, `Index build failed: ${this.uuid.toHexString()}: Collection ${this.ns} ( ${this.uuid.toHexString()} ) :: caused by :: ${e.message}`, e.extra);
+        throw new CommandError(
+          11000,
+          `Index build failed: ${this.uuid.toHexString()}: Collection ${this.ns} ( ${this.uuid.toHexString()} ) :: caused by :: ${e.message}`,
+          e.extra,
+        );
       }
       index.add(id, keys);
     }

@@ -141,11 +141,19 @@ export class Sessions {
   /** The transaction a command with `autocommit: false` runs in, starting it if asked. */
   transactionFor(s: Session, txnNumber: number, start: boolean, commandName: string): Txn {
     if (txnNumber < s.txnNumber) {
-      throw new CommandError(225, `Cannot start transaction ${txnNumber} on session ${s.id} because a newer transaction ${s.txnNumber} has already started`);
+      throw new CommandError(
+        225,
+        `Cannot start transaction ${txnNumber} on session ${s.id} because a newer transaction ${s.txnNumber} has already started`,
+      );
     }
     if (start) {
       if (txnNumber === s.txnNumber && s.txn !== null) {
-        throw new CommandError(251, `Given transaction number ${txnNumber} does not match any in-progress transactions. The active transaction number is ${s.txnNumber}`, {}, [transientLabel]);
+        throw new CommandError(
+          251,
+          `Given transaction number ${txnNumber} does not match any in-progress transactions. The active transaction number is ${s.txnNumber}`,
+          {},
+          [transientLabel],
+        );
       }
       if (s.txn?.state === "active") this.abort(s.txn);
       s.txnNumber = txnNumber;
@@ -155,7 +163,9 @@ export class Sessions {
     }
     const t = s.txn;
     if (t === null || t.number !== txnNumber) {
-      throw new CommandError(251, `Given transaction number ${txnNumber} does not match any in-progress transactions.`, {}, [transientLabel]);
+      throw new CommandError(251, `Given transaction number ${txnNumber} does not match any in-progress transactions.`, {}, [
+        transientLabel,
+      ]);
     }
     if (t.state === "aborted") throw noSuchTransaction(txnNumber);
     if (t.state === "committed" && commandName !== "commitTransaction" && commandName !== "abortTransaction") {
@@ -180,7 +190,8 @@ export class Sessions {
       const newKeys = w.doc === undefined ? [] : index.keys(w.doc);
       for (const k of newKeys) {
         const stagedOwners = keyMap.get(k);
-        if (stagedOwners !== undefined && [...stagedOwners].some((o) => o !== w.id)) throw index.duplicateKeyError(w.coll.ns, w.doc as Doc, k);
+        if (stagedOwners !== undefined && [...stagedOwners].some((o) => o !== w.id))
+          throw index.duplicateKeyError(w.coll.ns, w.doc as Doc, k);
         for (const other of index.lookup(k)) {
           if (other === w.id || staged.has(other)) continue;
           if (w.coll.changedSince(other, txn.snapshot)) throw writeConflict();

@@ -167,7 +167,9 @@ export function formatValue(v: unknown): string {
     if (t === "Long" || t === "Int32" || t === "Double" || t === "Decimal128") return String(v.toString());
     if (t === "Binary") {
       const b = v as { sub_type: number; toString(enc: string): string };
-      return b.sub_type === 4 ? `UUID("${b.toString("hex").replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-")}")` : `BinData(${b.sub_type}, ${b.toString("hex").toUpperCase()})`;
+      return b.sub_type === 4
+        ? `UUID("${b.toString("hex").replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-")}")`
+        : `BinData(${b.sub_type}, ${b.toString("hex").toUpperCase()})`;
     }
     if (t !== undefined) return String(v);
     return formatDoc(v as Doc);

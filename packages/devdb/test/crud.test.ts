@@ -9,10 +9,27 @@ describe("insert and find", () => {
   it("generates ObjectIds, round-trips BSON types and finds by filter", async () => {
     const c = coll();
     const when = new Date("2026-01-02T03:04:05.678Z");
-    const res = await c.insertOne({ name: "ada", n: 1, f: 1.5, big: Long.fromString("9007199254740993"), when, tags: ["x", "y"], nested: { a: { b: 2 } } });
+    const res = await c.insertOne({
+      name: "ada",
+      n: 1,
+      f: 1.5,
+      big: Long.fromString("9007199254740993"),
+      when,
+      tags: ["x", "y"],
+      nested: { a: { b: 2 } },
+    });
     expect(res.insertedId).toBeInstanceOf(ObjectId);
     const doc = await c.findOne({ _id: res.insertedId });
-    expect(doc).toEqual({ _id: res.insertedId, name: "ada", n: 1, f: 1.5, big: Long.fromString("9007199254740993"), when, tags: ["x", "y"], nested: { a: { b: 2 } } });
+    expect(doc).toEqual({
+      _id: res.insertedId,
+      name: "ada",
+      n: 1,
+      f: 1.5,
+      big: Long.fromString("9007199254740993"),
+      when,
+      tags: ["x", "y"],
+      nested: { a: { b: 2 } },
+    });
     expect(await c.findOne({ "nested.a.b": 2 }, { projection: { _id: 0, name: 1 } })).toEqual({ name: "ada" });
     expect(await c.findOne({ tags: "y" }, { projection: { name: 1 } })).toEqual({ _id: res.insertedId, name: "ada" });
     expect(await c.findOne({ when: { $gt: new Date("2026-01-01") } }, { projection: { _id: 0, n: 1 } })).toEqual({ n: 1 });
@@ -21,7 +38,9 @@ describe("insert and find", () => {
 
   it("supports query operators, projection, sort, skip and limit", async () => {
     const c = coll();
-    await c.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, g: i % 3, s: `k${String(i).padStart(2, "0")}`, arr: [i, i + 1] })));
+    await c.insertMany(
+      Array.from({ length: 20 }, (_, i) => ({ _id: i, g: i % 3, s: `k${String(i).padStart(2, "0")}`, arr: [i, i + 1] })),
+    );
     const ids = (docs: { _id: unknown }[]) => docs.map((d) => d._id);
     expect(ids(await c.find({ g: 1 }).sort({ _id: -1 }).toArray())).toEqual([19, 16, 13, 10, 7, 4, 1]);
     expect(ids(await c.find({ _id: { $in: [5, 99, 3] } }).toArray())).toEqual([3, 5]);
@@ -29,7 +48,14 @@ describe("insert and find", () => {
     expect(ids(await c.find({ s: { $regex: "^k1[5-9]" } }).toArray())).toEqual([15, 16, 17, 18, 19]);
     expect(ids(await c.find({ arr: { $all: [4, 5] } }).toArray())).toEqual([4]);
     expect(ids(await c.find({}).sort({ g: 1, _id: -1 }).skip(2).limit(3).toArray())).toEqual([12, 9, 6]);
-    expect(ids(await c.find({ _id: { $lt: 4 } }).sort({ $natural: -1 }).toArray())).toEqual([3, 2, 1, 0]);
+    expect(
+      ids(
+        await c
+          .find({ _id: { $lt: 4 } })
+          .sort({ $natural: -1 })
+          .toArray(),
+      ),
+    ).toEqual([3, 2, 1, 0]);
     expect(await c.find({ _id: { $lte: 1 } }, { projection: { arr: 0, s: 0 } }).toArray()).toEqual([
       { _id: 0, g: 0 },
       { _id: 1, g: 1 },
@@ -75,7 +101,10 @@ describe("updates and deletes", () => {
       { _id: 1, n: 1, list: [1, 2] },
       { _id: 2, n: 5, list: [] },
     ]);
-    const r = await c.updateMany({}, { $inc: { n: 10 }, $push: { list: 9 } as never, $set: { "sub.x": true }, $currentDate: { at: true } });
+    const r = await c.updateMany(
+      {},
+      { $inc: { n: 10 }, $push: { list: 9 } as never, $set: { "sub.x": true }, $currentDate: { at: true } },
+    );
     expect([r.matchedCount, r.modifiedCount, r.upsertedCount]).toEqual([2, 2, 0]);
     const one = await c.findOne({ _id: 1 });
     expect(one).toMatchObject({ _id: 1, n: 11, list: [1, 2, 9], sub: { x: true } });
@@ -95,7 +124,11 @@ describe("updates and deletes", () => {
     expect(up.upsertedCount).toBe(1);
     expect(up.upsertedId).toBeInstanceOf(ObjectId);
     expect(await c.findOne({}, { projection: { _id: 0 } })).toEqual({ email: "a@x.io", seen: 1, created: "yes" });
-    const again = await c.updateOne({ email: "a@x.io" }, { $set: { seen: 2 }, $setOnInsert: { created: "no" } }, { upsert: true });
+    const again = await c.updateOne(
+      { email: "a@x.io" },
+      { $set: { seen: 2 }, $setOnInsert: { created: "no" } },
+      { upsert: true },
+    );
     expect([again.matchedCount, again.modifiedCount, again.upsertedCount]).toEqual([1, 1, 0]);
     expect(await c.findOne({}, { projection: { _id: 0 } })).toEqual({ email: "a@x.io", seen: 2, created: "yes" });
 
@@ -106,9 +139,17 @@ describe("updates and deletes", () => {
 
   it("findOneAndUpdate / findOneAndDelete honour upsert, returnDocument, sort and projection", async () => {
     const c = coll();
-    const created = await c.findOneAndUpdate({ key: "k" }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: "after", projection: { _id: 0 } });
+    const created = await c.findOneAndUpdate(
+      { key: "k" },
+      { $inc: { seq: 1 } },
+      { upsert: true, returnDocument: "after", projection: { _id: 0 } },
+    );
     expect(created).toEqual({ key: "k", seq: 1 });
-    const before = await c.findOneAndUpdate({ key: "k" }, { $inc: { seq: 1 } }, { returnDocument: "before", projection: { _id: 0 } });
+    const before = await c.findOneAndUpdate(
+      { key: "k" },
+      { $inc: { seq: 1 } },
+      { returnDocument: "before", projection: { _id: 0 } },
+    );
     expect(before).toEqual({ key: "k", seq: 1 });
     await c.insertMany([{ p: 3 }, { p: 1 }, { p: 2 }]);
     const removed = await c.findOneAndDelete({ p: { $exists: true } }, { sort: { p: -1 }, projection: { _id: 0 } });
@@ -136,7 +177,9 @@ describe("updates and deletes", () => {
       { deleteOne: { filter: { _id: 1 } } },
       { replaceOne: { filter: { _id: 2 }, replacement: { v: 4 } } },
     ]);
-    expect([res.insertedCount, res.matchedCount, res.modifiedCount, res.upsertedCount, res.deletedCount]).toEqual([1, 2, 2, 1, 1]);
+    expect([res.insertedCount, res.matchedCount, res.modifiedCount, res.upsertedCount, res.deletedCount]).toEqual([
+      1, 2, 2, 1, 1,
+    ]);
     expect(res.upsertedIds).toEqual({ 2: 2 });
     expect(await c.find().toArray()).toEqual([{ _id: 2, v: 4 }]);
   });
@@ -159,7 +202,11 @@ describe("aggregation", () => {
       { user: u2, total: 7, status: "paid" },
     ]);
     const grouped = await orders
-      .aggregate([{ $match: { status: "paid" } }, { $group: { _id: "$user", sum: { $sum: "$total" }, n: { $sum: 1 } } }, { $sort: { sum: -1 } }])
+      .aggregate([
+        { $match: { status: "paid" } },
+        { $group: { _id: "$user", sum: { $sum: "$total" }, n: { $sum: 1 } } },
+        { $sort: { sum: -1 } },
+      ])
       .toArray();
     expect(grouped).toEqual([
       { _id: u1, sum: 10, n: 1 },
@@ -183,7 +230,10 @@ describe("aggregation", () => {
           $lookup: {
             from: orders.collectionName,
             let: { uid: "$_id" },
-            pipeline: [{ $match: { $expr: { $and: [{ $eq: ["$user", "$$uid"] }, { $eq: ["$status", "open"] }] } } }, { $project: { _id: 0, total: 1 } }],
+            pipeline: [
+              { $match: { $expr: { $and: [{ $eq: ["$user", "$$uid"] }, { $eq: ["$status", "open"] }] } } },
+              { $project: { _id: 0, total: 1 } },
+            ],
             as: "open",
           },
         },
@@ -193,7 +243,9 @@ describe("aggregation", () => {
       ])
       .toArray();
     expect(piped).toEqual([{ name: "ann", openTotal: 5 }]);
-    const faceted = await orders.aggregate([{ $facet: { paid: [{ $match: { status: "paid" } }, { $count: "n" }], all: [{ $count: "n" }] } }]).toArray();
+    const faceted = await orders
+      .aggregate([{ $facet: { paid: [{ $match: { status: "paid" } }, { $count: "n" }], all: [{ $count: "n" }] } }])
+      .toArray();
     expect(faceted).toEqual([{ paid: [{ n: 2 }], all: [{ n: 3 }] }]);
   });
 
@@ -202,19 +254,14 @@ describe("aggregation", () => {
     const left = db.collection<AnyDoc>(uniqueName("left"));
     const right = db.collection<AnyDoc>(uniqueName("right"));
     await right.createIndex({ id: 1 });
-    await right.insertMany([
-      { _id: 1, id: "a" },
-      { _id: 2, id: "b" },
-      { _id: 3, id: null },
-      { _id: 4 },
-    ]);
-    await left.insertMany([
-      { _id: "many", refs: ["b", "a", "zz"] },
-      { _id: "one", refs: "a" },
-      { _id: "none" },
-    ]);
+    await right.insertMany([{ _id: 1, id: "a" }, { _id: 2, id: "b" }, { _id: 3, id: null }, { _id: 4 }]);
+    await left.insertMany([{ _id: "many", refs: ["b", "a", "zz"] }, { _id: "one", refs: "a" }, { _id: "none" }]);
     const out = await left
-      .aggregate([{ $sort: { _id: 1 } }, { $lookup: { from: right.collectionName, localField: "refs", foreignField: "id", as: "r" } }, { $project: { ids: "$r._id" } }])
+      .aggregate([
+        { $sort: { _id: 1 } },
+        { $lookup: { from: right.collectionName, localField: "refs", foreignField: "id", as: "r" } },
+        { $project: { ids: "$r._id" } },
+      ])
       .toArray();
     expect(out).toEqual([
       { _id: "many", ids: [1, 2] },
@@ -251,7 +298,10 @@ describe("cursors and expiry", () => {
     const first = await db.command({ find: c.collectionName, batchSize: 10 });
     const killed = await db.command({ killCursors: c.collectionName, cursors: [first.cursor.id] });
     expect(killed.cursorsKilled).toEqual([first.cursor.id]);
-    await expect(db.command({ getMore: first.cursor.id, collection: c.collectionName })).rejects.toMatchObject({ code: 43, codeName: "CursorNotFound" });
+    await expect(db.command({ getMore: first.cursor.id, collection: c.collectionName })).rejects.toMatchObject({
+      code: 43,
+      codeName: "CursorNotFound",
+    });
   });
 
   it("does not create a collection for an update or findAndModify that matches nothing", async () => {
@@ -269,7 +319,10 @@ describe("cursors and expiry", () => {
       { _id: "fresh", at: new Date() },
       { _id: "no-date", at: "not a date" },
     ]);
-    await vi.waitFor(async () => expect((await c.find().toArray()).map((d) => d._id)).toEqual(["fresh", "no-date"]), { timeout: 5000, interval: 200 });
+    await vi.waitFor(async () => expect((await c.find().toArray()).map((d) => d._id)).toEqual(["fresh", "no-date"]), {
+      timeout: 5000,
+      interval: 200,
+    });
   });
 });
 
@@ -303,7 +356,12 @@ describe("catalog commands and errors", () => {
     const info = await admin.command({ buildInfo: 1 });
     expect(info.version).toMatch(/^7\.0\./);
     const hello = await admin.command({ hello: 1 });
-    expect(hello).toMatchObject({ isWritablePrimary: true, setName: "rs0", maxWireVersion: 21, logicalSessionTimeoutMinutes: 30 });
+    expect(hello).toMatchObject({
+      isWritablePrimary: true,
+      setName: "rs0",
+      maxWireVersion: 21,
+      logicalSessionTimeoutMinutes: 30,
+    });
     expect(hello.hosts).toEqual([`127.0.0.1:${h.server.port}`]);
     expect(hello.me).toBe(`127.0.0.1:${h.server.port}`);
     expect(hello.topologyVersion).toBeUndefined();
@@ -341,7 +399,13 @@ describe("query and update semantics", () => {
   it("applies $push/$addToSet/$pull/$min/$max/$mul and rejects conflicting or non-numeric updates", async () => {
     const c = coll();
     await c.insertOne({ _id: 1, list: [1], set: ["a"], lo: 5, hi: 5, m: 3, s: "text" });
-    await c.updateOne({ _id: 1 }, { $push: { list: { $each: [2, 3] } }, $addToSet: { set: { $each: ["a", "b"] } }, $min: { lo: 2 }, $max: { hi: 1 }, $mul: { m: 4 } } as never);
+    await c.updateOne({ _id: 1 }, {
+      $push: { list: { $each: [2, 3] } },
+      $addToSet: { set: { $each: ["a", "b"] } },
+      $min: { lo: 2 },
+      $max: { hi: 1 },
+      $mul: { m: 4 },
+    } as never);
     expect(await c.findOne({ _id: 1 })).toEqual({ _id: 1, list: [1, 2, 3], set: ["a", "b"], lo: 2, hi: 5, m: 12, s: "text" });
     await c.updateOne({ _id: 1 }, { $pull: { list: 2 }, $inc: { "new.count": 2 } } as never);
     expect(await c.findOne({ _id: 1 }, { projection: { list: 1, new: 1 } })).toEqual({ _id: 1, list: [1, 3], new: { count: 2 } });
@@ -365,6 +429,8 @@ describe("query and update semantics", () => {
     expect((await c.updateOne({ email: "BOB@example.com" }, { $set: { seen: true } }, { collation })).modifiedCount).toBe(1);
     expect((await c.deleteOne({ email: "ANN@EXAMPLE.COM" }, { collation })).deletedCount).toBe(1);
     expect(await c.find().toArray()).toEqual([{ _id: 2, email: "bob@example.com", seen: true }]);
-    expect(await c.aggregate([{ $match: { email: "BOB@EXAMPLE.COM" } }, { $project: { _id: 1 } }], { collation }).toArray()).toEqual([{ _id: 2 }]);
+    expect(
+      await c.aggregate([{ $match: { email: "BOB@EXAMPLE.COM" } }, { $project: { _id: 1 } }], { collation }).toArray(),
+    ).toEqual([{ _id: 2 }]);
   });
 });

@@ -34,7 +34,14 @@ describe("explain and index scans", () => {
   beforeAll(async () => {
     const docs: AnyDoc[] = [];
     for (let i = 0; i < 200; i++) {
-      docs.push({ _id: i, age: i % 90, name: `user${String(i).padStart(3, "0")}`, city: ["paris", "oslo", "rome"][i % 3], score: i * 1.5, at: new Date(Date.UTC(2026, 0, 1 + (i % 28))) });
+      docs.push({
+        _id: i,
+        age: i % 90,
+        name: `user${String(i).padStart(3, "0")}`,
+        city: ["paris", "oslo", "rome"][i % 3],
+        score: i * 1.5,
+        at: new Date(Date.UTC(2026, 0, 1 + (i % 28))),
+      });
     }
     await coll(name).insertMany(docs);
     await coll(name).createIndex({ age: 1 });
@@ -51,10 +58,14 @@ describe("explain and index scans", () => {
   });
 
   it("uses IXSCAN for ranges ($gt/$gte/$lt/$lte) on numbers and dates", async () => {
-    const e = await coll(name).find({ age: { $gt: 5, $lte: 10 } }).explain("executionStats");
+    const e = await coll(name)
+      .find({ age: { $gt: 5, $lte: 10 } })
+      .explain("executionStats");
     expect(ixscan(e)).toMatchObject({ indexName: "age_1", indexBounds: { age: ["(5, 10]"] } });
     expect(execStats(e)).toMatchObject({ nReturned: 15, totalDocsExamined: 15 });
-    const open = await coll(name).find({ age: { $gte: 85 } }).explain("queryPlanner");
+    const open = await coll(name)
+      .find({ age: { $gte: 85 } })
+      .explain("queryPlanner");
     expect(ixscan(open)?.indexBounds).toEqual({ age: ["[85, inf.0]"] });
     const d = await coll(name)
       .find({ at: { $lt: new Date(Date.UTC(2026, 0, 3)) } })
@@ -64,30 +75,61 @@ describe("explain and index scans", () => {
   });
 
   it("uses IXSCAN for an anchored case-sensitive prefix regex, not for other regexes", async () => {
-    const e = await coll(name).find({ name: /^user01/ }).explain("executionStats");
+    const e = await coll(name)
+      .find({ name: /^user01/ })
+      .explain("executionStats");
     expect(ixscan(e)).toMatchObject({ indexName: "name_1", indexBounds: { name: ['["user01", "user02")'] } });
     expect(execStats(e)).toMatchObject({ nReturned: 10, totalDocsExamined: 10 });
-    const viaOperator = await coll(name).find({ name: { $regex: "^user19" } }).explain("executionStats");
+    const viaOperator = await coll(name)
+      .find({ name: { $regex: "^user19" } })
+      .explain("executionStats");
     expect(execStats(viaOperator)).toMatchObject({ nReturned: 10, totalDocsExamined: 10 });
-    expect(ixscan(await coll(name).find({ name: /^user01/i }).explain())).toBeUndefined();
-    expect(ixscan(await coll(name).find({ name: /user01/ }).explain())).toBeUndefined();
+    expect(
+      ixscan(
+        await coll(name)
+          .find({ name: /^user01/i })
+          .explain(),
+      ),
+    ).toBeUndefined();
+    expect(
+      ixscan(
+        await coll(name)
+          .find({ name: /user01/ })
+          .explain(),
+      ),
+    ).toBeUndefined();
   });
 
   it("uses a compound index for equality on the leading field and a range on the next", async () => {
-    const e = await coll(name).find({ city: "oslo", score: { $gte: 100, $lt: 200 } }).explain("executionStats");
-    expect(ixscan(e)).toMatchObject({ indexName: "city_1_score_1", indexBounds: { city: ['["oslo", "oslo"]'], score: ["[100, 200)"] } });
+    const e = await coll(name)
+      .find({ city: "oslo", score: { $gte: 100, $lt: 200 } })
+      .explain("executionStats");
+    expect(ixscan(e)).toMatchObject({
+      indexName: "city_1_score_1",
+      indexBounds: { city: ['["oslo", "oslo"]'], score: ["[100, 200)"] },
+    });
     const n = execStats(e).nReturned;
-    expect(n).toBe((await coll(name).find({ city: "oslo", score: { $gte: 100, $lt: 200 } }).toArray()).length);
+    expect(n).toBe(
+      (
+        await coll(name)
+          .find({ city: "oslo", score: { $gte: 100, $lt: 200 } })
+          .toArray()
+      ).length,
+    );
     expect(execStats(e).totalDocsExamined).toBe(n);
   });
 
   it("reports COLLSCAN when no index applies, and counts collection scans", async () => {
     const before = await collectionScans();
     const beforeNs = h.server.collectionScans(`${DB}.${name}`);
-    const e = await coll(name).find({ score: { $gt: 10 } }).explain("executionStats");
+    const e = await coll(name)
+      .find({ score: { $gt: 10 } })
+      .explain("executionStats");
     expect(stageNames(planOf(e))).toEqual(["COLLSCAN"]);
     expect(execStats(e)).toMatchObject({ totalKeysExamined: 0, totalDocsExamined: 200 });
-    await coll(name).find({ age: { $in: [1, 2] } }).toArray();
+    await coll(name)
+      .find({ age: { $in: [1, 2] } })
+      .toArray();
     await coll(name).updateOne({ name: "user001" }, { $set: { touched: true } });
     await coll(name).countDocuments({ city: "rome" });
     expect(await collectionScans()).toBe(before + 1);
@@ -103,15 +145,24 @@ describe("explain and index scans", () => {
     expect(stageNames(planOf(e))).toEqual(["LIMIT", "FETCH", "IXSCAN"]);
     expect(ixscan(e)).toMatchObject({ indexName: "name_1", direction: "backward" });
     expect(execStats(e)).toMatchObject({ nReturned: 3, totalDocsExamined: 3 });
-    expect((await coll(name).find({}).sort({ name: -1 }).limit(3).toArray()).map((d) => d.name)).toEqual(["user199", "user198", "user197"]);
-    const inMemory = await coll(name).find({ age: { $lt: 3 } }).sort({ score: 1 }).explain("queryPlanner");
+    expect((await coll(name).find({}).sort({ name: -1 }).limit(3).toArray()).map((d) => d.name)).toEqual([
+      "user199",
+      "user198",
+      "user197",
+    ]);
+    const inMemory = await coll(name)
+      .find({ age: { $lt: 3 } })
+      .sort({ score: 1 })
+      .explain("queryPlanner");
     expect(stageNames(planOf(inMemory))).toEqual(["SORT", "FETCH", "IXSCAN"]);
   });
 
   it("answers a long $in from the index", async () => {
     const before = h.server.collectionScans();
     const ids = Array.from({ length: 2000 }, (_, i) => `user${String(i).padStart(3, "0")}`);
-    const e = await coll(name).find({ name: { $in: ids } }).explain("executionStats");
+    const e = await coll(name)
+      .find({ name: { $in: ids } })
+      .explain("executionStats");
     expect(ixscan(e)?.indexName).toBe("name_1");
     expect(execStats(e)).toMatchObject({ nReturned: 200, totalDocsExamined: 200 });
     expect(h.server.collectionScans()).toBe(before);
@@ -123,7 +174,9 @@ describe("explain and index scans", () => {
       .explain("executionStats");
     expect(ixscan(agg)?.indexName).toBe("age_1");
     expect(execStats(agg).nReturned).toBe(6);
-    const onlyMatch = await coll(name).aggregate([{ $match: { name: /^user1/ } }]).explain("queryPlanner");
+    const onlyMatch = await coll(name)
+      .aggregate([{ $match: { name: /^user1/ } }])
+      .explain("queryPlanner");
     expect(ixscan(onlyMatch)?.indexName).toBe("name_1");
     const count = await h.client.db(DB).command({ explain: { count: name, query: { age: 3 } }, verbosity: "executionStats" });
     expect(stageNames(count.queryPlanner.winningPlan)).toEqual(["COUNT", "FETCH", "IXSCAN"]);
@@ -147,11 +200,29 @@ describe("explain and index scans", () => {
     const q = uniqueName("partial_exists");
     await coll(q).insertMany([{ _id: 1, code: 5 }, { _id: 2 }]);
     await coll(q).createIndex({ code: 1 }, { partialFilterExpression: { code: { $exists: true } } });
-    expect(ixscan(await coll(q).find({ code: { $gte: 1 } }).explain())?.indexName).toBe("code_1");
+    expect(
+      ixscan(
+        await coll(q)
+          .find({ code: { $gte: 1 } })
+          .explain(),
+      )?.indexName,
+    ).toBe("code_1");
     const r = uniqueName("partial_range");
     await coll(r).createIndex({ at: 1 }, { partialFilterExpression: { n: { $gt: 5 } } });
-    expect(ixscan(await coll(r).find({ at: 1, n: { $gt: 10 } }).explain())?.indexName).toBe("at_1");
-    expect(ixscan(await coll(r).find({ at: 1, n: { $gt: 1 } }).explain())).toBeUndefined();
+    expect(
+      ixscan(
+        await coll(r)
+          .find({ at: 1, n: { $gt: 10 } })
+          .explain(),
+      )?.indexName,
+    ).toBe("at_1");
+    expect(
+      ixscan(
+        await coll(r)
+          .find({ at: 1, n: { $gt: 1 } })
+          .explain(),
+      ),
+    ).toBeUndefined();
   });
 
   it("uses a collation index only with the same collation (for strings)", async () => {
@@ -162,7 +233,9 @@ describe("explain and index scans", () => {
     const same = await coll(c).find({ email: "ann@X.io" }, { collation: en2 }).explain("executionStats");
     expect(ixscan(same)?.indexName).toBe("email_1");
     expect(execStats(same).nReturned).toBe(1);
-    const range = await coll(c).find({ email: { $gte: "B" } }, { collation: en2 }).explain("executionStats");
+    const range = await coll(c)
+      .find({ email: { $gte: "B" } }, { collation: en2 })
+      .explain("executionStats");
     expect(ixscan(range)?.indexName).toBe("email_1");
     expect(execStats(range).nReturned).toBe(2);
     const simple = await coll(c).find({ email: "Ann@x.io" }).explain("executionStats");

@@ -13,7 +13,9 @@ describe("unique indexes and the E11000 error", () => {
     await c.insertOne({ email: "a@x.io" });
     const e = await failure(c.insertOne({ email: "a@x.io" }));
     expect(e.code).toBe(11000);
-    expect(e.errmsg).toBe(`E11000 duplicate key error collection: ${DB}.${c.collectionName} index: email_1 dup key: { email: "a@x.io" }`);
+    expect(e.errmsg).toBe(
+      `E11000 duplicate key error collection: ${DB}.${c.collectionName} index: email_1 dup key: { email: "a@x.io" }`,
+    );
     expect(e.message).toBe(e.errmsg);
     expect(e.keyPattern).toEqual({ email: 1 });
     expect(e.keyValue).toEqual({ email: "a@x.io" });
@@ -63,7 +65,9 @@ describe("unique indexes and the E11000 error", () => {
     await c.insertOne({ a: 1, b: "x" });
     await c.insertOne({ a: 1, b: "y" });
     const e = await failure(c.insertOne({ a: 1, b: "x" }));
-    expect(e.errmsg).toBe(`E11000 duplicate key error collection: ${DB}.${c.collectionName} index: a_1_b_-1 dup key: { a: 1, b: "x" }`);
+    expect(e.errmsg).toBe(
+      `E11000 duplicate key error collection: ${DB}.${c.collectionName} index: a_1_b_-1 dup key: { a: 1, b: "x" }`,
+    );
     expect(e.keyPattern).toEqual({ a: 1, b: -1 });
     expect(e.keyValue).toEqual({ a: 1, b: "x" });
 
@@ -71,7 +75,9 @@ describe("unique indexes and the E11000 error", () => {
     await d.createIndex({ email: 1 }, { unique: true });
     await d.insertOne({ name: "no email" });
     const nullDup = await failure(d.insertOne({ email: null }));
-    expect(nullDup.errmsg).toBe(`E11000 duplicate key error collection: ${DB}.${d.collectionName} index: email_1 dup key: { email: null }`);
+    expect(nullDup.errmsg).toBe(
+      `E11000 duplicate key error collection: ${DB}.${d.collectionName} index: email_1 dup key: { email: null }`,
+    );
     expect(nullDup.keyValue).toEqual({ email: null });
   });
 
@@ -131,7 +137,9 @@ describe("index options", () => {
     await c.insertOne({ email: "Mixed@Case.io" });
     const e = await failure(c.insertOne({ email: "mixed@case.IO" }));
     expect(e.code).toBe(11000);
-    expect(e.errmsg).toContain(`E11000 duplicate key error collection: ${DB}.${c.collectionName} index: email_1 collation: { locale: "en"`);
+    expect(e.errmsg).toContain(
+      `E11000 duplicate key error collection: ${DB}.${c.collectionName} index: email_1 collation: { locale: "en"`,
+    );
     await c.insertOne({ email: "other@case.io" });
     expect(await c.countDocuments()).toBe(2);
   });
@@ -141,7 +149,9 @@ describe("index options", () => {
     await c.insertMany([{ e: "x" }, { e: "y" }, { e: "x" }]);
     const e = await failure(c.createIndex({ e: 1 }, { unique: true }));
     expect(e.code).toBe(11000);
-    expect(e.errmsg).toMatch(/^Index build failed: .*E11000 duplicate key error collection: idx\.c_\S+ index: e_1 dup key: \{ e: "x" \}$/);
+    expect(e.errmsg).toMatch(
+      /^Index build failed: .*E11000 duplicate key error collection: idx\.c_\S+ index: e_1 dup key: \{ e: "x" \}$/,
+    );
     expect((await c.listIndexes().toArray()).map((i) => i.name)).toEqual(["_id_"]);
   });
 

@@ -11,7 +11,9 @@ describe("bulk work on a 50k-document collection", () => {
     await c.createIndex({ id: 1 }, { unique: true });
     await c.createIndex({ email: 1 }, { unique: true, collation: { locale: "en", strength: 2 } });
     for (let b = 0; b < 50; b++) {
-      await c.insertMany(Array.from({ length: 1000 }, (_, i) => ({ id: `i${b * 1000 + i}`, email: `u${b * 1000 + i}@x.io`, n: i })));
+      await c.insertMany(
+        Array.from({ length: 1000 }, (_, i) => ({ id: `i${b * 1000 + i}`, email: `u${b * 1000 + i}@x.io`, n: i })),
+      );
     }
     expect(await c.estimatedDocumentCount()).toBe(50_000);
 
@@ -20,12 +22,26 @@ describe("bulk work on a 50k-document collection", () => {
       await work();
       return performance.now() - t;
     };
-    const byId = await timed(() => c.bulkWrite(Array.from({ length: 1000 }, (_, i) => ({ updateOne: { filter: { id: `i${i * 50}` }, update: { $inc: { n: 1000 } } } }))));
+    const byId = await timed(() =>
+      c.bulkWrite(
+        Array.from({ length: 1000 }, (_, i) => ({ updateOne: { filter: { id: `i${i * 50}` }, update: { $inc: { n: 1000 } } } })),
+      ),
+    );
     const ids = (await c.find({}, { projection: { _id: 1 }, limit: 1000, skip: 20_000 }).toArray()).map((d) => d._id);
-    const byObjectId = await timed(() => c.bulkWrite(ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { touched: true } } } }))));
-    const upserts = await timed(() => c.bulkWrite(Array.from({ length: 1000 }, (_, i) => ({ updateOne: { filter: { id: `new${i}` }, update: { $setOnInsert: { email: `new${i}@x.io`, n: -1 } }, upsert: true } }))));
+    const byObjectId = await timed(() =>
+      c.bulkWrite(ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { touched: true } } } }))),
+    );
+    const upserts = await timed(() =>
+      c.bulkWrite(
+        Array.from({ length: 1000 }, (_, i) => ({
+          updateOne: { filter: { id: `new${i}` }, update: { $setOnInsert: { email: `new${i}@x.io`, n: -1 } }, upsert: true },
+        })),
+      ),
+    );
     expect(await c.countDocuments({ n: { $gte: 1000 } })).toBe(1000);
-    const deletes = await timed(() => c.bulkWrite(Array.from({ length: 1000 }, (_, i) => ({ deleteOne: { filter: { id: `i${40_000 + i}` } } }))));
+    const deletes = await timed(() =>
+      c.bulkWrite(Array.from({ length: 1000 }, (_, i) => ({ deleteOne: { filter: { id: `i${40_000 + i}` } } }))),
+    );
 
     expect(await c.countDocuments({ touched: true })).toBe(1000);
     expect(await c.countDocuments({ n: -1 })).toBe(1000);

@@ -35,7 +35,14 @@ async function writeSample(client: MongoClient): Promise<void> {
   await users.createIndex({ email: 1 }, { unique: true, collation: { locale: "en", strength: 2 } });
   await users.createIndex({ ref: 1 }, { unique: true, partialFilterExpression: { ref: { $exists: true } } });
   await users.insertMany([
-    { _id: id, email: "A@x.io", when, big: Long.fromString("9007199254740993"), dec: Decimal128.fromString("1.10"), nested: { list: [1, "two", null] } },
+    {
+      _id: id,
+      email: "A@x.io",
+      when,
+      big: Long.fromString("9007199254740993"),
+      dec: Decimal128.fromString("1.10"),
+      nested: { list: [1, "two", null] },
+    },
     { _id: 2, email: "b@x.io", ref: 1 },
     { _id: 3, email: "c@x.io" },
   ]);
@@ -54,7 +61,14 @@ async function expectSample(client: MongoClient): Promise<void> {
   const db = client.db("persist");
   const users = db.collection<AnyDoc>("users");
   expect(await users.find().toArray()).toEqual([
-    { _id: id, email: "A@x.io", when, big: Long.fromString("9007199254740993"), dec: Decimal128.fromString("1.10"), nested: { list: [1, "two", null] } },
+    {
+      _id: id,
+      email: "A@x.io",
+      when,
+      big: Long.fromString("9007199254740993"),
+      dec: Decimal128.fromString("1.10"),
+      nested: { list: [1, "two", null] },
+    },
     { _id: 2, email: "b@x.io", ref: 1, n: 1 },
     { _id: 4, email: "txn@x.io" },
   ]);
@@ -91,9 +105,17 @@ describe("persistence", () => {
 
   it("recovers acknowledged writes after the process is killed", async () => {
     const dir = tempDir();
-    const child = spawn(process.execPath, ["--input-type=module", "-e", `const { startServer } = await import(${JSON.stringify(serverModule)}); const s = await startServer({ dir: ${JSON.stringify(dir)} }); console.log(s.uri);`], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { startServer } = await import(${JSON.stringify(serverModule)}); const s = await startServer({ dir: ${JSON.stringify(dir)} }); console.log(s.uri);`,
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     cleanups.push(() => {
       child.kill("SIGKILL");
     });
@@ -136,7 +158,10 @@ describe("persistence", () => {
     };
     const code = await run(async (uri) => {
       const client = await new MongoClient(uri).connect();
-      await client.db("cli").collection("c").insertOne({ _id: "kept" } as never);
+      await client
+        .db("cli")
+        .collection("c")
+        .insertOne({ _id: "kept" } as never);
       await client.close();
     });
     expect(code).toBe(0);
@@ -157,7 +182,9 @@ describe("persistence", () => {
     const exited = new Promise((r) => child.once("exit", r));
     await new Promise<string>((resolve) => child.stdout.once("data", (b: Buffer) => resolve(b.toString())));
     // Two live servers on one directory: the second refuses, naming the holder.
-    await expect(startServer({ dir })).rejects.toThrow(new RegExp(`data directory .* is in use by another devdb server \\(process ${child.pid}\\)`));
+    await expect(startServer({ dir })).rejects.toThrow(
+      new RegExp(`data directory .* is in use by another devdb server \\(process ${child.pid}\\)`),
+    );
     child.kill("SIGKILL");
     await exited;
     const started = Date.now();

@@ -9,7 +9,14 @@ describe("wire protocol", () => {
     const raw = await RawClient.connect(h.server.port);
     try {
       const reply = await raw.legacyQuery({ isMaster: 1, helloOk: true, client: { driver: { name: "raw", version: "0" } } });
-      expect(reply).toMatchObject({ ismaster: true, helloOk: true, setName: "rs0", maxWireVersion: 21, minWireVersion: 0, ok: 1 });
+      expect(reply).toMatchObject({
+        ismaster: true,
+        helloOk: true,
+        setName: "rs0",
+        maxWireVersion: 21,
+        minWireVersion: 0,
+        ok: 1,
+      });
       expect(reply.me).toBe(`127.0.0.1:${h.server.port}`);
       expect(reply.topologyVersion).toBeUndefined();
       // The same connection then speaks OP_MSG.

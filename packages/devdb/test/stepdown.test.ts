@@ -103,7 +103,9 @@ describe("step-down", () => {
         .catch((e: MongoServerError) => e);
       expect((inTxn as MongoServerError).code).toBe(10107);
       expect((inTxn as MongoServerError).errorLabels).toContain("TransientTransactionError");
-      const commit = await admin.command({ commitTransaction: 1, lsid, txnNumber: 2, autocommit: false }).catch((e: MongoServerError) => e);
+      const commit = await admin
+        .command({ commitTransaction: 1, lsid, txnNumber: 2, autocommit: false })
+        .catch((e: MongoServerError) => e);
       expect((commit as MongoServerError).code).toBe(10107);
       expect((commit as MongoServerError).errorLabels).toContain("RetryableWriteError");
     } finally {

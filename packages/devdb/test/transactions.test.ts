@@ -82,7 +82,11 @@ describe("commit and abort", () => {
         { _id: 1, v: "old" },
         { _id: 2, v: "gone-later" },
       ]);
-      expect(await mine(a).aggregate([{ $count: "n" }], { session }).toArray()).toEqual([{ n: 2 }]);
+      expect(
+        await mine(a)
+          .aggregate([{ $count: "n" }], { session })
+          .toArray(),
+      ).toEqual([{ n: 2 }]);
       await session.commitTransaction();
     } finally {
       await session.endSession();
@@ -210,7 +214,11 @@ describe("conflicts", () => {
     } finally {
       await s.endSession();
     }
-    expect(await theirs(a).find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ email: "taken@x.io" }]);
+    expect(
+      await theirs(a)
+        .find({}, { projection: { _id: 0 } })
+        .toArray(),
+    ).toEqual([{ email: "taken@x.io" }]);
   });
 
   it("checks unique indexes against committed data from inside a transaction", async () => {
@@ -242,8 +250,19 @@ describe("session protocol on the wire", () => {
   it("answers NoSuchTransaction (251) for an unknown transaction", async () => {
     const raw = await RawClient.connect(h.server.port);
     try {
-      const reply = await raw.command({ find: "x", $db: DB, lsid: { id: new UUID() }, txnNumber: Long.fromNumber(3), autocommit: false });
-      expect(reply).toMatchObject({ ok: 0, code: 251, codeName: "NoSuchTransaction", errorLabels: ["TransientTransactionError"] });
+      const reply = await raw.command({
+        find: "x",
+        $db: DB,
+        lsid: { id: new UUID() },
+        txnNumber: Long.fromNumber(3),
+        autocommit: false,
+      });
+      expect(reply).toMatchObject({
+        ok: 0,
+        code: 251,
+        codeName: "NoSuchTransaction",
+        errorLabels: ["TransientTransactionError"],
+      });
     } finally {
       raw.close();
     }
@@ -253,7 +272,13 @@ describe("session protocol on the wire", () => {
     const a = names();
     const raw = await RawClient.connect(h.server.port);
     try {
-      const cmd = { insert: a, documents: [{ _id: 1 }, { _id: 2 }], $db: DB, lsid: { id: new UUID() }, txnNumber: Long.fromNumber(1) };
+      const cmd = {
+        insert: a,
+        documents: [{ _id: 1 }, { _id: 2 }],
+        $db: DB,
+        lsid: { id: new UUID() },
+        txnNumber: Long.fromNumber(1),
+      };
       expect(await raw.command(cmd)).toEqual({ n: 2, ok: 1 });
       expect(await raw.command(cmd)).toEqual({ n: 2, ok: 1 });
       expect(await mine(a).countDocuments()).toBe(2);
@@ -270,13 +295,27 @@ describe("session protocol on the wire", () => {
     const raw = await RawClient.connect(h.server.port);
     const lsid = { id: new UUID() };
     try {
-      const started = await raw.command({ update: a, updates: [{ q: { _id: 1 }, u: { $set: { n: 1 } } }], $db: DB, lsid, txnNumber: Long.fromNumber(1), autocommit: false, startTransaction: true });
+      const started = await raw.command({
+        update: a,
+        updates: [{ q: { _id: 1 }, u: { $set: { n: 1 } } }],
+        $db: DB,
+        lsid,
+        txnNumber: Long.fromNumber(1),
+        autocommit: false,
+        startTransaction: true,
+      });
       expect(started).toMatchObject({ n: 1, nModified: 1, ok: 1 });
       expect(await raw.command({ endSessions: [lsid], $db: "admin" })).toEqual({ ok: 1 });
       // Not blocked by the abandoned transaction, and its write is gone.
       await theirs(a).updateOne({ _id: 1 }, { $inc: { n: 5 } });
       expect(await mine(a).findOne({ _id: 1 })).toEqual({ _id: 1, n: 5 });
-      const commit = await raw.command({ commitTransaction: 1, $db: "admin", lsid, txnNumber: Long.fromNumber(1), autocommit: false });
+      const commit = await raw.command({
+        commitTransaction: 1,
+        $db: "admin",
+        lsid,
+        txnNumber: Long.fromNumber(1),
+        autocommit: false,
+      });
       expect(commit.code).toBe(251);
     } finally {
       raw.close();

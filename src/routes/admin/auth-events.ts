@@ -20,7 +20,10 @@ const AuthEventSchema = z
     type: z.enum(AUTH_EVENT_TYPES),
     user_id: z.string().optional(),
     actor_id: z.string().optional(),
-    identifier_hash: z.string().optional().openapi({ description: "Keyed hash (HMAC under the server key) of the email or phone typed." }),
+    identifier_hash: z
+      .string()
+      .optional()
+      .openapi({ description: "Keyed hash (HMAC under the server key) of the email or phone typed." }),
     ip: z.string().nullable(),
     user_agent: z.string().nullable(),
     request_id: z.string(),

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { BEARER_AUTH, errorResponse } from "../../lib/openapi.ts";
 import { ApiError } from "../../lib/errors.ts";
+import { BEARER_AUTH, errorResponse } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
 import { requireAuth, requireRole } from "../../middleware/auth.ts";
 import { ActivationResponseSchema, UserIdParamsSchema } from "../../schemas/back-office.ts";
@@ -35,7 +35,12 @@ export const adminUserRoutes = createRouter()
     if (id === c.var.user.id) throw new ApiError(422, "cannot_deactivate_self", "An admin cannot deactivate its own account.");
     const audit = { ...auditContext(c.var, c.var.user), user_agent: c.req.header("user-agent") ?? null };
     const result = await c.var.store.setUserActive({ userId: id, active: false, now: c.var.now, audit });
-    c.var.logger.info("user deactivated", { user_id: id, changed: result.changed, sessions_revoked: result.sessions_revoked, caller_id: c.var.user.id });
+    c.var.logger.info("user deactivated", {
+      user_id: id,
+      changed: result.changed,
+      sessions_revoked: result.sessions_revoked,
+      caller_id: c.var.user.id,
+    });
     return c.json(result, 200);
   })
   .openapi(activationRoute("activate"), async (c) => {

@@ -1,15 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
+import { ApiError } from "../../lib/errors.ts";
 import { BEARER_AUTH, errorResponse } from "../../lib/openapi.ts";
 import { createRouter } from "../../lib/router.ts";
-import { ApiError } from "../../lib/errors.ts";
 import { requireAuthAllowingPasswordChange, requireAuthConfigured } from "../../middleware/auth.ts";
-import { audit } from "../../services/auth/audit.ts";
-import { presentCustomerToOwner } from "../../services/customers/present.ts";
-import { changePassword } from "../../services/auth/change-password.ts";
-import { login } from "../../services/auth/login.ts";
-import { requestOtp, resetPasswordWithCode, verifyOtp } from "../../services/auth/otp.ts";
-import { hashPassword } from "../../services/auth/passwords.ts";
-import { refresh } from "../../services/auth/refresh.ts";
 import {
   ChangePasswordRequestSchema,
   LoginRequestSchema,
@@ -24,16 +17,27 @@ import {
   SessionsResponseSchema,
   TokenResponseSchema,
 } from "../../schemas/auth.ts";
+import { audit } from "../../services/auth/audit.ts";
+import { changePassword } from "../../services/auth/change-password.ts";
+import { login } from "../../services/auth/login.ts";
+import { requestOtp, resetPasswordWithCode, verifyOtp } from "../../services/auth/otp.ts";
+import { hashPassword } from "../../services/auth/passwords.ts";
+import { refresh } from "../../services/auth/refresh.ts";
+import { presentCustomerToOwner } from "../../services/customers/present.ts";
 
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const errors = {
-  401: errorResponse("`invalid_credentials`, or for bearer routes `unauthorized` / `invalid_token` (missing, invalid, expired or revoked token)"),
+  401: errorResponse(
+    "`invalid_credentials`, or for bearer routes `unauthorized` / `invalid_token` (missing, invalid, expired or revoked token)",
+  ),
   422: errorResponse("`validation_error` with field details"),
   500: errorResponse("`server_misconfigured`: JWT_SECRET missing or shorter than 32 bytes"),
   503: errorResponse("`database_unavailable`"),
 };
 const tooMany = {
-  429: errorResponse("`too_many_requests`: LOGIN_IP_LIMIT_PER_MINUTE attempts from this IP, or LOGIN_MAX_FAILURES failures for this account; see Retry-After and `details.retry_after`"),
+  429: errorResponse(
+    "`too_many_requests`: LOGIN_IP_LIMIT_PER_MINUTE attempts from this IP, or LOGIN_MAX_FAILURES failures for this account; see Retry-After and `details.retry_after`",
+  ),
 };
 const noContent = { 204: { description: "Done" } };
 
@@ -66,7 +70,8 @@ const changePasswordRoute = createRoute({
   path: "/change-password",
   tags: ["auth"],
   summary: "Change the password; earlier tokens and every other session stop working",
-  description: "A wrong current_password counts as a failed login of the account (lockout). The caller's session continues with the fresh tokens returned.",
+  description:
+    "A wrong current_password counts as a failed login of the account (lockout). The caller's session continues with the fresh tokens returned.",
   security: BEARER_AUTH,
   middleware: [requireAuthAllowingPasswordChange] as const,
   request: { body: { required: true, content: { "application/json": { schema: ChangePasswordRequestSchema } } } },
@@ -95,7 +100,6 @@ const refreshRoute = createRoute({
     503: errors[503],
   },
 });
-
 
 const logoutRoute = createRoute({
   tags: ["sessions"],
@@ -196,7 +200,9 @@ export const authRoutes = router
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid("json");
     const input =
-      body.email !== undefined ? { email: body.email, password: body.password } : { phone: body.phone ?? "", password: body.password };
+      body.email !== undefined
+        ? { email: body.email, password: body.password }
+        : { phone: body.phone ?? "", password: body.password };
     const result = await login(c.var, input);
     return c.json(result, 200);
   })
@@ -235,7 +241,9 @@ export const authRoutes = router
   })
   .openapi(passwordResetRoute, async (c) => {
     const { phone, code, new_password } = c.req.valid("json");
-    const result = await resetPasswordWithCode(c.var, phone, code, new_password, (plain) => hashPassword(plain, c.var.config.bcryptCost));
+    const result = await resetPasswordWithCode(c.var, phone, code, new_password, (plain) =>
+      hashPassword(plain, c.var.config.bcryptCost),
+    );
     return c.json(result, 200);
   })
   .openapi(logoutRoute, async (c) => {

@@ -15,7 +15,13 @@ import {
   UNPATCHABLE_CUSTOMER_FIELDS,
 } from "../../schemas/back-office.ts";
 import { CustomerIdParamsSchema, CustomerSchema } from "../../schemas/customers.ts";
-import { createLogin, listCustomers, patchCustomer, resetPassword, subscriptionsForViewer } from "../../services/customers/back-office.ts";
+import {
+  createLogin,
+  listCustomers,
+  patchCustomer,
+  resetPassword,
+  subscriptionsForViewer,
+} from "../../services/customers/back-office.ts";
 
 // Back office and staff-side recovery. Role matrix: docs/back-office.md.
 
@@ -34,7 +40,12 @@ const refuseUnpatchable = createMiddleware<AuthedEnv>(async (c, next) => {
   if (typeof body === "object" && body !== null && !Array.isArray(body)) {
     const fields = UNPATCHABLE_CUSTOMER_FIELDS.filter((f) => Object.hasOwn(body, f));
     if (fields.length > 0) {
-      throw new ApiError(422, "field_not_patchable", `These fields cannot be changed: ${fields.join(", ")}.`, fields.map((path) => ({ path, message: "Not patchable." })));
+      throw new ApiError(
+        422,
+        "field_not_patchable",
+        `These fields cannot be changed: ${fields.join(", ")}.`,
+        fields.map((path) => ({ path, message: "Not patchable." })),
+      );
     }
   }
   await next();
@@ -80,7 +91,9 @@ const patchRoute = createRoute({
     403: forbidden("admin and marketing_staff"),
     404: errorResponse("`not_found`"),
     409: errorResponse("`phone_taken`"),
-    422: errorResponse("`field_not_patchable` (id, user_id, created_at), `validation_error` (unknown field, bad value), `unknown_delivery_boy`"),
+    422: errorResponse(
+      "`field_not_patchable` (id, user_id, created_at), `validation_error` (unknown field, bad value), `unknown_delivery_boy`",
+    ),
   },
 });
 
@@ -89,7 +102,8 @@ const subscriptionsRoute = createRoute({
   path: "/customers/{id}/subscriptions",
   tags: ["back office"],
   summary: "A customer's subscriptions with product name and unit (staff, or the linked customer)",
-  description: "Roles: every staff role; a customer only for its own linked record (another customer's id: 404, as for a missing one).",
+  description:
+    "Roles: every staff role; a customer only for its own linked record (another customer's id: 404, as for a missing one).",
   security: BEARER_AUTH,
   middleware: [requireAuth] as const,
   request: { params: CustomerIdParamsSchema },
@@ -131,7 +145,10 @@ const createLoginRoute = createRoute({
   middleware: [requireAuth, editors] as const,
   request: { params: CustomerIdParamsSchema },
   responses: {
-    201: { description: "The new user and its initial password", content: { "application/json": { schema: CreatedLoginSchema } } },
+    201: {
+      description: "The new user and its initial password",
+      content: { "application/json": { schema: CreatedLoginSchema } },
+    },
     ...common,
     403: forbidden("admin and marketing_staff"),
     404: errorResponse("`not_found`"),
@@ -151,7 +168,11 @@ export const backOfficeCustomerRoutes = createRouter()
     return c.json(customer, 200);
   })
   .openapi(subscriptionsRoute, async (c) => {
-    const result = await subscriptionsForViewer(c.var, { role: c.var.user.role, customer: c.var.customer }, c.req.valid("param").id);
+    const result = await subscriptionsForViewer(
+      c.var,
+      { role: c.var.user.role, customer: c.var.customer },
+      c.req.valid("param").id,
+    );
     return c.json(result, 200);
   })
   .openapi(resetRoute, async (c) => {

@@ -2,8 +2,8 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AuthedEnv } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
-import { createRouter } from "../../lib/router.ts";
 import { BEARER_AUTH, errorResponse } from "../../lib/openapi.ts";
+import { createRouter } from "../../lib/router.ts";
 import { requireAuth, requireRole } from "../../middleware/auth.ts";
 import {
   CreateCustomerResponseSchema,
@@ -12,12 +12,9 @@ import {
   CustomerSchema,
   IdempotencyHeadersSchema,
 } from "../../schemas/customers.ts";
-import {
-  CreateCustomerWithSubscriptionResponseSchema,
-  CustomerWithSubscriptionBodySchema,
-} from "../../schemas/subscriptions.ts";
+import { CreateCustomerWithSubscriptionResponseSchema, CustomerWithSubscriptionBodySchema } from "../../schemas/subscriptions.ts";
 import { getCustomerForViewer } from "../../services/customers/get-customer.ts";
-import { onboardCustomer, type OnboardingRequest } from "../../services/customers/onboarding.ts";
+import { type OnboardingRequest, onboardCustomer } from "../../services/customers/onboarding.ts";
 import { presentOnboarding } from "../../services/customers/present.ts";
 import { runIdempotent } from "../../services/idempotency.ts";
 
@@ -97,7 +94,13 @@ const getCustomerRoute = createRoute({
 });
 
 /** Shared by both create endpoints: idempotency around the one onboarding transaction. */
-async function createOnboarding(c: Context<AuthedEnv>, scope: string, request: OnboardingRequest, body: unknown, key: string | undefined) {
+async function createOnboarding(
+  c: Context<AuthedEnv>,
+  scope: string,
+  request: OnboardingRequest,
+  body: unknown,
+  key: string | undefined,
+) {
   const { config, logger, user, store, now } = c.var;
   const caller = { id: user.id, role: user.role, ...(user.name ? { name: user.name } : {}) };
   const { response, replayed } = await runIdempotent(

@@ -1,10 +1,15 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import pkg from "../../../package.json" with { type: "json" };
 import type { AppEnv } from "../../env.ts";
 import { BEARER_AUTH_SCHEME } from "../../lib/openapi.ts";
-import pkg from "../../../package.json" with { type: "json" };
 
 type OpenApiDocument = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
-type Operation = { security?: Record<string, string[]>[]; requestBody?: unknown; parameters?: unknown[]; responses?: Record<string, unknown> };
+type Operation = {
+  security?: Record<string, string[]>[];
+  requestBody?: unknown;
+  parameters?: unknown[];
+  responses?: Record<string, unknown>;
+};
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
@@ -51,7 +56,9 @@ function describeSharedErrors(operation: Operation): void {
     responses["415"] ??= errorRef("The body is not `application/json` (`unsupported_media_type`).");
   }
   if (!responses.default) {
-    responses.default = errorRef("Any other error, in the error envelope (e.g. `503 database_unavailable`, `500 internal_error`).");
+    responses.default = errorRef(
+      "Any other error, in the error envelope (e.g. `503 database_unavailable`, `500 internal_error`).",
+    );
   }
 }
 

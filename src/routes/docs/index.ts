@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.ts";
 import { BEARER_AUTH_SCHEME, ErrorSchema } from "../../lib/openapi.ts";
 import { buildOpenApiDocument } from "./document.ts";

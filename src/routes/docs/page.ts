@@ -91,7 +91,8 @@ class SchemaRenderer {
       ["default", "default"],
     ];
     for (const [key, label] of pairs) {
-      if (schema[key] !== undefined) out.push(`${label} ${typeof schema[key] === "string" && key !== "default" ? schema[key] : JSON.stringify(schema[key])}`);
+      if (schema[key] !== undefined)
+        out.push(`${label} ${typeof schema[key] === "string" && key !== "default" ? schema[key] : JSON.stringify(schema[key])}`);
     }
     return out;
   }
@@ -132,7 +133,9 @@ class SchemaRenderer {
       const property = obj(value);
       const resolved = this.resolve(property).schema;
       const description = text(property.description) || text(resolved.description);
-      const notes = this.constraints(resolved).map((c) => `<span class="note">${escapeHtml(c)}</span>`).join(" ");
+      const notes = this.constraints(resolved)
+        .map((c) => `<span class="note">${escapeHtml(c)}</span>`)
+        .join(" ");
       const nested = this.objectParts(property, nextSeen) ? this.render(property, depth + 1, nextSeen) : "";
       return (
         `<li><code class="field">${escapeHtml(field)}</code> <span class="type">${escapeHtml(this.typeLabel(property))}</span>` +
@@ -178,7 +181,8 @@ function renderOperation(renderer: SchemaRenderer, method: string, path: string,
     const media = obj(obj(response.content)["application/json"]);
     const schema = obj(media.schema);
     const isError = text(schema.$ref) === "#/components/schemas/Error";
-    const detail = Object.keys(schema).length > 0 && !isError ? `<details><summary>body</summary>${renderer.render(schema)}</details>` : "";
+    const detail =
+      Object.keys(schema).length > 0 && !isError ? `<details><summary>body</summary>${renderer.render(schema)}</details>` : "";
     return `<li><span class="status s${escapeHtml(status.charAt(0))}">${escapeHtml(status)}</span> ${markdown(text(response.description))}${detail}</li>`;
   });
 

@@ -1,5 +1,5 @@
-import type { PublicCustomer, PublicUser } from "../../db/users.ts";
 import type { SessionRef } from "../../db/sessions.ts";
+import type { PublicCustomer, PublicUser } from "../../db/users.ts";
 import type { RequestDeps } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { audit } from "./audit.ts";
@@ -54,9 +54,14 @@ export async function changePassword(
   const linked = customer ? [{ ...customer }] : [];
   return tokenResponse(
     deps,
-    { ...user, customer_v2_id: customer?.id ?? null, linked_customers: linked, token_version: version + 1, must_change_password: false },
+    {
+      ...user,
+      customer_v2_id: customer?.id ?? null,
+      linked_customers: linked,
+      token_version: version + 1,
+      must_change_password: false,
+    },
     doc.id,
     refreshToken,
   );
 }
-

@@ -6,10 +6,10 @@ import { normalizePhone } from "../../lib/phone.ts";
 import { audit } from "./audit.ts";
 import { gateAttempt, identifierHash, type Window } from "./limits.ts";
 import { invalidCredentials, type LoginResult } from "./login-view.ts";
-import { burnDummyVerification, hashPassword, verifyPassword, type PasswordCheck } from "./passwords.ts";
+import { burnDummyVerification, hashPassword, type PasswordCheck, verifyPassword } from "./passwords.ts";
 import { newSession, tokenResponse } from "./sessions.ts";
 
-export { authUserView, invalidCredentials, type AuthUserView, type LoginResult } from "./login-view.ts";
+export { type AuthUserView, authUserView, invalidCredentials, type LoginResult } from "./login-view.ts";
 
 export type LoginInput = { email: string; password: string } | { phone: string; password: string };
 
@@ -25,7 +25,9 @@ async function checkCandidate(user: UserWithLinkedCustomers, password: string, c
 
 /** The identifier a login is counted under: the lowercased email or the normalized phone. */
 export function loginIdentifier(input: LoginInput): string {
-  return "email" in input ? `email:${input.email.trim().toLowerCase()}` : `phone:${normalizePhone(input.phone) ?? input.phone.trim()}`;
+  return "email" in input
+    ? `email:${input.email.trim().toLowerCase()}`
+    : `phone:${normalizePhone(input.phone) ?? input.phone.trim()}`;
 }
 
 /**
@@ -45,7 +47,13 @@ export async function gateLogin(deps: RequestDeps, idHash: string, method: strin
 }
 
 /** Counts a failed attempt against the identifier's window and records `login_failed`. */
-export async function recordLoginFailure(deps: RequestDeps, window: Window, idHash: string, reason: string, userId?: string): Promise<void> {
+export async function recordLoginFailure(
+  deps: RequestDeps,
+  window: Window,
+  idHash: string,
+  reason: string,
+  userId?: string,
+): Promise<void> {
   await deps.store.hitCounter(window);
   await audit(deps, "login_failed", { identifier_hash: idHash, ...(userId ? { user_id: userId } : {}), details: { reason } });
 }
@@ -74,7 +82,8 @@ export async function login(deps: RequestDeps, input: LoginInput): Promise<Login
   }
 
   if (candidates.length === 0 || candidates.length > MAX_LOGIN_CANDIDATES) {
-    if (candidates.length > 0) logger.warn("login refused: too many users share the identifier", { method, users: candidates.length });
+    if (candidates.length > 0)
+      logger.warn("login refused: too many users share the identifier", { method, users: candidates.length });
     await burnDummyVerification(input.password, config.bcryptCost);
     logger.info("login failed", { method, reason: "unknown_or_ambiguous" });
     await recordLoginFailure(deps, failures, idHash, "unknown_or_ambiguous");
@@ -105,7 +114,12 @@ export async function login(deps: RequestDeps, input: LoginInput): Promise<Login
 
   const { user, check } = active[0]!;
   if (check.needsUpgrade && check.stored) {
-    const upgraded = await store.upgradePasswordHash(user.id, check.stored, await hashPassword(input.password, config.bcryptCost), now);
+    const upgraded = await store.upgradePasswordHash(
+      user.id,
+      check.stored,
+      await hashPassword(input.password, config.bcryptCost),
+      now,
+    );
     logger.info(upgraded ? "password re-hashed at BCRYPT_COST" : "password re-hash skipped: changed concurrently", {
       user_id: user.id,
       from: check.scheme,

@@ -59,11 +59,19 @@ export function invalidCode(): ApiError {
  * user has the phone, and the SMS goes out after the response (`defer`). 429 within 30 s of
  * the previous request or beyond 5 codes an hour for the phone, known or not.
  */
-export async function requestOtp(deps: RequestDeps, phoneInput: string, purpose: OtpPurpose, defer: Defer): Promise<OtpRequestAnswer> {
+export async function requestOtp(
+  deps: RequestDeps,
+  phoneInput: string,
+  purpose: OtpPurpose,
+  defer: Defer,
+): Promise<OtpRequestAnswer> {
   const { store, config, logger, now } = deps;
   assertSmsConfigured(deps);
   const phone = normalizePhone(phoneInput);
-  if (!phone) throw new ApiError(422, "validation_error", "The request is invalid.", [{ path: "phone", message: "Not a valid Indian mobile number." }]);
+  if (!phone)
+    throw new ApiError(422, "validation_error", "The request is invalid.", [
+      { path: "phone", message: "Not a valid Indian mobile number." },
+    ]);
   await gateAttempt(deps, null);
   const key = await phoneKey(deps, phone);
   const code = randomDigits(OTP_DIGITS);
@@ -79,7 +87,11 @@ export async function requestOtp(deps: RequestDeps, phoneInput: string, purpose:
     hourWindow,
     hourlyCap: OTP_HOURLY_CAP,
   });
-  if (outcome.outcome === "cooldown") throw tooManyRequests(Math.max(1, Math.ceil(outcome.retry_after_ms / 1000)), "A code was sent moments ago; wait before asking again.");
+  if (outcome.outcome === "cooldown")
+    throw tooManyRequests(
+      Math.max(1, Math.ceil(outcome.retry_after_ms / 1000)),
+      "A code was sent moments ago; wait before asking again.",
+    );
   if (outcome.outcome === "capped") throw tooManyRequests(hourWindow.retry_after, "Too many codes for this number this hour.");
   const idHash = await identifierHash(config, `phone:${phone}`);
   if (outcome.user_id) {
@@ -92,13 +104,21 @@ export async function requestOtp(deps: RequestDeps, phoneInput: string, purpose:
   } else {
     // Same database work as a sent code (one audit write), so the answer time says nothing either.
     logger.info("one-time code not sent: no single active user has this phone", { purpose });
-    await audit(deps, "otp_failed", { identifier_hash: idHash, details: { purpose, stage: "request", reason: "no_single_active_user" } });
+    await audit(deps, "otp_failed", {
+      identifier_hash: idHash,
+      details: { purpose, stage: "request", reason: "no_single_active_user" },
+    });
   }
   return { expires_in: OTP_TTL_SECONDS, resend_after: OTP_RESEND_SECONDS };
 }
 
 /** Checks and uses up a code; 401 invalid_code (and `otp_failed`) when it does not verify. */
-async function useCode(deps: RequestDeps, phoneInput: string, code: string, purpose: OtpPurpose): Promise<{ userId: string; idHash: string }> {
+async function useCode(
+  deps: RequestDeps,
+  phoneInput: string,
+  code: string,
+  purpose: OtpPurpose,
+): Promise<{ userId: string; idHash: string }> {
   const phone = normalizePhone(phoneInput);
   if (!phone) throw invalidCode();
   await gateAttempt(deps, null);
@@ -131,7 +151,13 @@ export async function verifyOtp(deps: RequestDeps, phone: string, code: string):
  * bumped, every session revoked and must_change_password cleared (one transaction), then
  * tokens of a new session, as login answers.
  */
-export async function resetPasswordWithCode(deps: RequestDeps, phone: string, code: string, newPassword: string, hash: (plain: string) => Promise<string>): Promise<LoginResult> {
+export async function resetPasswordWithCode(
+  deps: RequestDeps,
+  phone: string,
+  code: string,
+  newPassword: string,
+  hash: (plain: string) => Promise<string>,
+): Promise<LoginResult> {
   const { userId, idHash } = await useCode(deps, phone, code, "reset");
   const { doc, refreshToken } = await newSession(deps, userId, 0);
   const user = await deps.store.resetPasswordBySms(userId, await hash(newPassword), doc, deps.now);

@@ -37,9 +37,19 @@ export async function refresh(deps: RequestDeps, refreshToken: string): Promise<
       logger.info("refresh refused: account inactive", { user_id: result.user_id });
       throw new ApiError(403, "account_inactive", "This account is deactivated.");
     case "reused":
-      logger.warn("refresh token reused after rotation: session family revoked", { user_id: result.user_id, family_id: result.family_id });
-      await audit(deps, "refresh_reused", { user_id: result.user_id, details: { family_id: result.family_id, revoked: result.revoked } });
-      throw new ApiError(401, "refresh_token_reused", "This refresh token was already used; the session has been ended. Sign in again.");
+      logger.warn("refresh token reused after rotation: session family revoked", {
+        user_id: result.user_id,
+        family_id: result.family_id,
+      });
+      await audit(deps, "refresh_reused", {
+        user_id: result.user_id,
+        details: { family_id: result.family_id, revoked: result.revoked },
+      });
+      throw new ApiError(
+        401,
+        "refresh_token_reused",
+        "This refresh token was already used; the session has been ended. Sign in again.",
+      );
     case "rotated": {
       logger.info("session refreshed", { user_id: result.user.id, session_id: result.session.id, retry: result.grace });
       const { user: _user, ...tokens } = await tokenResponse(deps, result.user, result.session.id, issued);

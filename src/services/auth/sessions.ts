@@ -14,7 +14,9 @@ export function newRefreshToken(): string {
 export const refreshTokenHash = sha256Base64url;
 
 /** The next token of a session family (refresh rotation), with its plaintext refresh token. */
-export async function nextSession(deps: Pick<RequestDeps, "config" | "now" | "clientIp" | "userAgent">): Promise<{ next: NextSession; refreshToken: string }> {
+export async function nextSession(
+  deps: Pick<RequestDeps, "config" | "now" | "clientIp" | "userAgent">,
+): Promise<{ next: NextSession; refreshToken: string }> {
   const refreshToken = newRefreshToken();
   return {
     refreshToken,
@@ -39,7 +41,14 @@ export async function newSession(
   const { next, refreshToken } = await nextSession(deps);
   return {
     refreshToken,
-    doc: { ...next, user_id: userId, family_id: familyId, created_at: createdAt, last_used_at: deps.now, token_version: tokenVersion },
+    doc: {
+      ...next,
+      user_id: userId,
+      family_id: familyId,
+      created_at: createdAt,
+      last_used_at: deps.now,
+      token_version: tokenVersion,
+    },
   };
 }
 

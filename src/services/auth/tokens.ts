@@ -39,7 +39,12 @@ export function signingSecret(config: AppConfig): string {
   return config.jwtSecret;
 }
 
-export async function issueAccessToken(user: TokenSubject, sessionId: string, config: AppConfig, now: Date): Promise<AccessToken> {
+export async function issueAccessToken(
+  user: TokenSubject,
+  sessionId: string,
+  config: AppConfig,
+  now: Date,
+): Promise<AccessToken> {
   const iat = Math.floor(now.getTime() / 1000);
   const claims: AccessClaims = {
     sub: user.id,

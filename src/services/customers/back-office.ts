@@ -1,14 +1,14 @@
 import type { z } from "@hono/zod-openapi";
-import type { SubscriptionWithProductSchema } from "../../schemas/back-office.ts";
 import type { AuditContext } from "../../db/accounts.ts";
 import type { CustomerPatch, CustomerSearch } from "../../db/customers.ts";
 import type { PublicCustomer, PublicUser } from "../../db/users.ts";
 import type { RequestDeps } from "../../env.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { decodeCursor, encodeCursor, nameSearchKey, phonePrefix } from "../../lib/search.ts";
+import type { SubscriptionWithProductSchema } from "../../schemas/back-office.ts";
 import { generatePassword, hashPassword } from "../auth/passwords.ts";
 import { isStaff } from "./get-customer.ts";
-import { presentCustomer, type CustomerView } from "./present.ts";
+import { type CustomerView, presentCustomer } from "./present.ts";
 
 export type SubscriptionWithProductView = z.output<typeof SubscriptionWithProductSchema>;
 
@@ -24,14 +24,18 @@ export interface ListQuery {
 }
 
 /** GET /customers: `q` is a phone prefix when it is a phone spelling, else a name prefix. */
-export async function listCustomers(deps: Pick<RequestDeps, "store">, query: ListQuery): Promise<{ items: CustomerView[]; next_cursor: string | null }> {
+export async function listCustomers(
+  deps: Pick<RequestDeps, "store">,
+  query: ListQuery,
+): Promise<{ items: CustomerView[]; next_cursor: string | null }> {
   const search: CustomerSearch = { limit: query.limit };
   if (query.q !== undefined) {
     const digits = phonePrefix(query.q);
     if (digits !== null) search.phonePrefix = digits;
     else {
       const name = nameSearchKey(query.q);
-      if (name === "") throw new ApiError(422, "validation_error", "The request is invalid.", [{ path: "q", message: "Must not be blank." }]);
+      if (name === "")
+        throw new ApiError(422, "validation_error", "The request is invalid.", [{ path: "q", message: "Must not be blank." }]);
       search.namePrefix = name;
     }
   }
@@ -48,7 +52,10 @@ export async function listCustomers(deps: Pick<RequestDeps, "store">, query: Lis
     search.cursor = cursor;
   }
   const page = await deps.store.searchCustomers(search);
-  return { items: page.items.map(presentCustomer), next_cursor: page.next_cursor === null ? null : encodeCursor(page.next_cursor) };
+  return {
+    items: page.items.map(presentCustomer),
+    next_cursor: page.next_cursor === null ? null : encodeCursor(page.next_cursor),
+  };
 }
 
 /** PATCH /customers/{id}. */
@@ -68,7 +75,11 @@ export async function patchCustomer(deps: Deps, caller: PublicUser, id: string, 
  * GET /customers/{id}/subscriptions: staff see any customer's; a customer only its own
  * (verified link), anyone else gets the same 404 as for a missing customer.
  */
-export async function subscriptionsForViewer(deps: Pick<RequestDeps, "store">, viewer: { role: PublicUser["role"]; customer: PublicCustomer | null }, id: string) {
+export async function subscriptionsForViewer(
+  deps: Pick<RequestDeps, "store">,
+  viewer: { role: PublicUser["role"]; customer: PublicCustomer | null },
+  id: string,
+) {
   const allowed = isStaff(viewer.role) || (viewer.customer !== null && viewer.customer.id === id);
   const subscriptions = allowed ? await deps.store.customerSubscriptions(id) : null;
   if (subscriptions === null) throw new ApiError(404, "not_found", "No customer with this id.");
@@ -76,7 +87,8 @@ export async function subscriptionsForViewer(deps: Pick<RequestDeps, "store">, v
     customer_id: id,
     subscriptions: subscriptions.map((s) => {
       const out: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(s)) if (value !== undefined) out[key] = value instanceof Date ? value.toISOString() : value;
+      for (const [key, value] of Object.entries(s))
+        if (value !== undefined) out[key] = value instanceof Date ? value.toISOString() : value;
       return out as SubscriptionWithProductView;
     }),
   };
@@ -94,7 +106,12 @@ export function auditContext(deps: Deps, actor: PublicUser): AuditContext {
 }
 
 /** POST /customers/{id}/reset-password: a new random password, shown once. */
-export async function resetPassword(deps: Deps & { bcryptCost: number }, actor: PublicUser, customerId: string, userAgent: string | null) {
+export async function resetPassword(
+  deps: Deps & { bcryptCost: number },
+  actor: PublicUser,
+  customerId: string,
+  userAgent: string | null,
+) {
   const initialPassword = generatePassword();
   const passwordHash = await hashPassword(initialPassword, deps.bcryptCost);
   const result = await deps.store.resetCustomerPassword({
@@ -114,7 +131,12 @@ export async function resetPassword(deps: Deps & { bcryptCost: number }, actor: 
 }
 
 /** POST /customers/{id}/user: a login for a legacy customer that has none. */
-export async function createLogin(deps: Deps & { bcryptCost: number }, actor: PublicUser, customerId: string, userAgent: string | null) {
+export async function createLogin(
+  deps: Deps & { bcryptCost: number },
+  actor: PublicUser,
+  customerId: string,
+  userAgent: string | null,
+) {
   const initialPassword = generatePassword();
   const passwordHash = await hashPassword(initialPassword, deps.bcryptCost);
   const { user } = await deps.store.createCustomerLogin({
@@ -124,6 +146,11 @@ export async function createLogin(deps: Deps & { bcryptCost: number }, actor: Pu
     now: deps.now,
     audit: { ...auditContext(deps, actor), user_agent: userAgent },
   });
-  deps.logger.info("customer login created", { customer_id: customerId, user_id: user.id, caller_id: actor.id, caller_role: actor.role });
+  deps.logger.info("customer login created", {
+    customer_id: customerId,
+    user_id: user.id,
+    caller_id: actor.id,
+    caller_role: actor.role,
+  });
   return { user, initial_password: initialPassword };
 }

@@ -1,7 +1,7 @@
-import { STAFF_ROLES, type CustomerDoc, type Role } from "../../db/collections.ts";
+import { type CustomerDoc, type Role, STAFF_ROLES } from "../../db/collections.ts";
 import type { DataStore } from "../../db/store.ts";
 import { ApiError } from "../../lib/errors.ts";
-import { presentCustomer, presentCustomerToOwner, type CustomerPublicView, type CustomerView } from "./present.ts";
+import { type CustomerPublicView, type CustomerView, presentCustomer, presentCustomerToOwner } from "./present.ts";
 
 export interface Viewer {
   role: Role;
@@ -16,7 +16,11 @@ export const isStaff = (role: Role): boolean => (STAFF_ROLES as readonly Role[])
  * owner shape. Everything else is
  * 404, the same as a missing id, so ids cannot be probed.
  */
-export async function getCustomerForViewer(store: DataStore, viewer: Viewer, id: string): Promise<CustomerView | CustomerPublicView> {
+export async function getCustomerForViewer(
+  store: DataStore,
+  viewer: Viewer,
+  id: string,
+): Promise<CustomerView | CustomerPublicView> {
   if (isStaff(viewer.role)) {
     const found = await store.customerById(id);
     if (found !== null) return presentCustomer(found);

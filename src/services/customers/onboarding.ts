@@ -1,12 +1,12 @@
-import { customerLoginEmail, type CustomerDoc, type UserDoc } from "../../db/collections.ts";
+import { type CustomerDoc, customerLoginEmail, type UserDoc } from "../../db/collections.ts";
 import type { IdempotencyCompletion } from "../../db/idempotency.ts";
 import type { Caller, OnboardingPlan, OnboardingRecords, SubscriptionDraft } from "../../db/onboarding.ts";
 import type { DataStore } from "../../db/store.ts";
 import { ApiError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { nameSearchKey, phoneSearchKey } from "../../lib/search.ts";
 import type { CustomerInput } from "../../schemas/customers.ts";
 import type { SubscriptionInput } from "../../schemas/subscriptions.ts";
-import { nameSearchKey, phoneSearchKey } from "../../lib/search.ts";
 import { generatePassword, hashPassword } from "../auth/passwords.ts";
 
 export type { Caller };

@@ -9,7 +9,9 @@ export function consoleProvider(): SmsProvider {
   return {
     name: "console",
     async send(message: SmsMessage) {
-      console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), msg: "sms", to: e164(message.to), text: message.text }));
+      console.log(
+        JSON.stringify({ level: "info", time: new Date().toISOString(), msg: "sms", to: e164(message.to), text: message.text }),
+      );
     },
   };
 }

@@ -49,7 +49,12 @@ export async function sendSms(config: AppConfig, logger: Logger, message: SmsMes
     await provider.send(message);
     return true;
   } catch (err) {
-    logger.error("sms not sent", { provider: provider.name, purpose: message.purpose, error: (err as Error).name, detail: (err as Error).message });
+    logger.error("sms not sent", {
+      provider: provider.name,
+      purpose: message.purpose,
+      error: (err as Error).name,
+      detail: (err as Error).message,
+    });
     return false;
   }
 }

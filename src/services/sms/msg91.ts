@@ -25,7 +25,9 @@ export function msg91Provider(sms: SmsConfig): SmsProvider {
       const answer = (await res.json().catch(() => null)) as { type?: unknown; message?: unknown } | null;
       if (!res.ok || answer?.type !== "success") {
         // MSG91's message names the problem (bad key, template…); it never echoes the code.
-        throw new Error(`msg91 answered ${res.status} ${String(answer?.type ?? "")}: ${String(answer?.message ?? "").slice(0, 200)}`);
+        throw new Error(
+          `msg91 answered ${res.status} ${String(answer?.type ?? "")}: ${String(answer?.message ?? "").slice(0, 200)}`,
+        );
       }
     },
   };

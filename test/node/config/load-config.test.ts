@@ -15,7 +15,12 @@ const completeProduction = {
 
 describe("configFrom", () => {
   it("a blank value counts as unset; values are trimmed and lists split", () => {
-    const config = configFrom({ DB_NAME: "  ", LOG_LEVEL: " DEBUG ", CORS_ORIGINS: " https://a.example.test , * ,", BCRYPT_COST: " 12 " });
+    const config = configFrom({
+      DB_NAME: "  ",
+      LOG_LEVEL: " DEBUG ",
+      CORS_ORIGINS: " https://a.example.test , * ,",
+      BCRYPT_COST: " 12 ",
+    });
     expect(config.dbName).toBe("earlybird_delivery");
     expect(config.logLevel).toBe("debug");
     expect(config.corsOrigins).toEqual(["https://a.example.test", "*"]);
@@ -35,7 +40,10 @@ describe("configFrom", () => {
     const broken = configFrom({ ...completeProduction, MONGODB_URI: "", TEST_CLOCK: "1" });
     expect(broken.testClock).toBe(false);
     expect(broken.mongodbUri).toBe("");
-    expect(broken.problems).toEqual(["MONGODB_URI is not set (required in production)", "TEST_CLOCK=1 is refused when ENVIRONMENT=production"]);
+    expect(broken.problems).toEqual([
+      "MONGODB_URI is not set (required in production)",
+      "TEST_CLOCK=1 is refused when ENVIRONMENT=production",
+    ]);
   });
 
   it("outside production an unknown SMS_PROVIDER is reported and keeps the one-time-code routes shut (no silent console)", () => {
@@ -47,7 +55,12 @@ describe("configFrom", () => {
 
   it("problems never hold a value", () => {
     const secret = "short-but-secret";
-    const config = configFrom({ ...completeProduction, JWT_SECRET: secret, MONGODB_URI: "http://user:pw-123@db/", MSG91_BASE_URL: "ftp://x" });
+    const config = configFrom({
+      ...completeProduction,
+      JWT_SECRET: secret,
+      MONGODB_URI: "http://user:pw-123@db/",
+      MSG91_BASE_URL: "ftp://x",
+    });
     expect(config.problems.length).toBe(3);
     const text = config.problems.join("\n");
     for (const value of [secret, "pw-123", "ftp://x"]) expect(text).not.toContain(value);

@@ -21,6 +21,7 @@ interface VarsSection {
  * A reader for the one TOML shape [vars] uses: `KEY = "basic string"` lines, comments and
  * blank lines. Anything else is an error, so a var written another way cannot slip past.
  */
+// biome-ignore lint/suspicious/noExportsInTest: the doctored-copy cases below reuse the reader
 export function readVarsSection(toml: string): VarsSection {
   const section: VarsSection = { vars: {}, examples: {} };
   let inVars = false;
@@ -46,12 +47,15 @@ export function readVarsSection(toml: string): VarsSection {
 }
 
 /** Every way [vars] disagrees with the schema, in words; [] when they agree. */
+// biome-ignore lint/suspicious/noExportsInTest: as readVarsSection
 export function varsDisagreements(toml: string): string[] {
   const { vars, examples } = readVarsSection(toml);
   const known = new Set<string>(SETTING_NAMES);
   const out: string[] = [];
-  for (const name of [...Object.keys(vars), ...Object.keys(examples)]) if (!known.has(name)) out.push(`${name} is not a setting of src/config.ts`);
-  for (const name of Object.keys(vars)) if (SECRETS.includes(name)) out.push(`${name} is a secret: wrangler secret put, not [vars]`);
+  for (const name of [...Object.keys(vars), ...Object.keys(examples)])
+    if (!known.has(name)) out.push(`${name} is not a setting of src/config.ts`);
+  for (const name of Object.keys(vars))
+    if (SECRETS.includes(name)) out.push(`${name} is a secret: wrangler secret put, not [vars]`);
   const parsed = parseSettings(vars);
   out.push(...parsed.problems);
   const defaults = parseSettings({}).settings;
@@ -90,6 +94,6 @@ describe("wrangler.toml [vars] against the configuration schema", () => {
   });
 
   it("a var written in another TOML form is refused, not skipped", () => {
-    expect(() => readVarsSection('[vars]\nDB_GATEWAY_SHARDS = 4\n')).toThrow(/line 2: not a KEY = "string" var/);
+    expect(() => readVarsSection("[vars]\nDB_GATEWAY_SHARDS = 4\n")).toThrow(/line 2: not a KEY = "string" var/);
   });
 });

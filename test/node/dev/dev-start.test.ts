@@ -1,6 +1,6 @@
 // `npm run dev` as a person runs it, against a temporary state folder and free ports: the
 // embedded database, migrations, .dev.vars, the dev admin and wrangler dev; then Ctrl-C.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -74,7 +74,10 @@ function startDev(args: string[]): DevRun {
 /** Ctrl-C in a terminal: SIGINT to every process of the foreground group. */
 async function interrupt(run: DevRun, signal: NodeJS.Signals = "SIGINT"): Promise<number | null> {
   process.kill(-run.child.pid!, signal);
-  return Promise.race([run.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("did not stop in 30 s")), 30_000))]);
+  return Promise.race([
+    run.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("did not stop in 30 s")), 30_000)),
+  ]);
 }
 
 /** Processes (wrangler, workerd, esbuild, node…) that inherited this test's marker variable. */

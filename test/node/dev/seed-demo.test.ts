@@ -47,7 +47,9 @@ describe("npm run seed:demo", () => {
   });
 
   it("refuses a database that is not on this machine unless told otherwise", async () => {
-    const run = await npmRun("seed:demo", [], { env: { ...h.env, MONGODB_URI: "mongodb+srv://ops:s3cret@cluster0.example.net/" } });
+    const run = await npmRun("seed:demo", [], {
+      env: { ...h.env, MONGODB_URI: "mongodb+srv://ops:s3cret@cluster0.example.net/" },
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("refusing to seed demo data into mongodb+srv://ops:***@cluster0.example.net/");
     expect(run.stderr).not.toContain("s3cret");

@@ -11,7 +11,11 @@ const users = () => h.db.collection<UserDoc>("users");
 
 describe("npm run user:create", () => {
   it("creates a staff user with a generated password, printed once, that logs in", async () => {
-    const run = await npmRun("user:create", ["--email", "Ops.Lead@EarlyBird.in", "--role", "admin", "--name", "Ops Lead", "--phone", "+91 98765-43210"], { env: h.env });
+    const run = await npmRun(
+      "user:create",
+      ["--email", "Ops.Lead@EarlyBird.in", "--role", "admin", "--name", "Ops Lead", "--phone", "+91 98765-43210"],
+      { env: h.env },
+    );
     expect(run.code, run.stderr).toBe(0);
     const password = /Password \(shown only now[^)]*\): (\S+)/.exec(run.stdout)?.[1];
     expect(password).toMatch(/^[A-Za-z0-9]{16}$/);
@@ -40,14 +44,21 @@ describe("npm run user:create", () => {
 
   it("takes the password from stdin without printing it, and --json reports the user", async () => {
     const password = "correct horse battery staple";
-    const run = await npmRun("user:create", ["--email", "rider@earlybird.in", "--role", "delivery_boy", "--password-stdin", "--json"], {
-      env: h.env,
-      input: `${password}\n`,
-    });
+    const run = await npmRun(
+      "user:create",
+      ["--email", "rider@earlybird.in", "--role", "delivery_boy", "--password-stdin", "--json"],
+      {
+        env: h.env,
+        input: `${password}\n`,
+      },
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout + run.stderr).not.toContain(password);
     const report = JSON.parse(run.stdout) as { user: { id: string; email: string; name: string }; generated_password: null };
-    expect(report).toMatchObject({ user: { email: "rider@earlybird.in", name: "rider", role: "delivery_boy", phone: null }, generated_password: null });
+    expect(report).toMatchObject({
+      user: { email: "rider@earlybird.in", name: "rider", role: "delivery_boy", phone: null },
+      generated_password: null,
+    });
 
     const doc = await users().findOne({ id: report.user.id });
     expect(doc?.must_change_password).toBe(false);
@@ -67,7 +78,9 @@ describe("npm run user:create", () => {
   it("refuses an unknown role, and the customer role, listing the staff roles", async () => {
     const bad = await npmRun("user:create", ["--email", "boss@earlybird.in", "--role", "superuser"], { env: h.env });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('role "superuser" is not a staff role; use one of: delivery_boy, supplier, marketing_staff, admin');
+    expect(bad.stderr).toContain(
+      'role "superuser" is not a staff role; use one of: delivery_boy, supplier, marketing_staff, admin',
+    );
     const customer = await npmRun("user:create", ["--email", "cust@earlybird.in", "--role", "customer"], { env: h.env });
     expect(customer.code).toBe(1);
     expect(customer.stderr).toContain("POST /api/phase0-v2/customers");
@@ -93,7 +106,11 @@ describe("npm run user:create", () => {
 
   it("reports an unreachable database in one line, without the URI's password", async () => {
     const run = await npmRun("user:create", ["--email", "p@earlybird.in", "--role", "admin"], {
-      env: { ...h.env, MONGODB_URI: "mongodb://ops:hunter2-secret@127.0.0.1:9/?directConnection=true", MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300" },
+      env: {
+        ...h.env,
+        MONGODB_URI: "mongodb://ops:hunter2-secret@127.0.0.1:9/?directConnection=true",
+        MONGODB_SERVER_SELECTION_TIMEOUT_MS: "300",
+      },
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: cannot reach MongoDB at mongodb:\/\/ops:\*\*\*@127\.0\.0\.1:9\//);

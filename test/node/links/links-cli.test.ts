@@ -5,11 +5,11 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Db, Document } from "mongodb";
 import { describe, expect, it } from "vitest";
-import { checkLinks, type CheckReport, type FindingKind } from "../../../scripts/links/check.ts";
+import { type CheckReport, checkLinks, type FindingKind } from "../../../scripts/links/check.ts";
 import { runMigrations } from "../../../scripts/migrate/runner.ts";
 import { readLegacyJson } from "../../support/legacy-fixture.ts";
 import { npmRun } from "../../support/npm-run.ts";
-import { fixtureDb, freshDbName, migrate, ROOT, useServer, wholeDatabase, type Expected } from "../migrations/helpers.ts";
+import { type Expected, fixtureDb, freshDbName, migrate, ROOT, useServer, wholeDatabase } from "../migrations/helpers.ts";
 
 const h = useServer();
 const CLI = join(ROOT, "scripts", "links.ts");
@@ -24,7 +24,11 @@ interface Run {
 function links(args: string[], dbName: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string | undefined> = { ...process.env, MONGODB_URI: h.uri, DB_NAME: dbName, ...env };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: childEnv as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -46,24 +50,45 @@ function links(args: string[], dbName: string, env: Record<string, string> = {})
 }
 
 const customer = (id: string, fields: Document = {}) => ({ id, name: `Customer ${id}`, status: "active", ...fields });
-const user = (id: string, fields: Document = {}) => ({ id, email: `${id}@example.in`, name: id, role: "customer", is_active: true, ...fields });
+const user = (id: string, fields: Document = {}) => ({
+  id,
+  email: `${id}@example.in`,
+  name: id,
+  role: "customer",
+  is_active: true,
+  ...fields,
+});
 
 /** A database holding a clean set: two linked pairs (one with an inactive user) and free documents on both sides. */
 async function cleanDb(prefix: string): Promise<{ db: Db; dbName: string }> {
   const dbName = freshDbName(prefix);
   const db = h.client.db(dbName);
-  await db.collection("customers_v2").insertMany([customer("c1", { user_id: "u1" }), customer("c2", { user_id: "u2", status: "stopped" }), customer("c-free"), customer("c-null", { user_id: null })]);
-  await db.collection("users").insertMany([
-    user("u1", { customer_v2_id: "c1" }),
-    user("u2", { customer_v2_id: "c2", is_active: false }),
-    user("u-free"),
-    user("u-null", { customer_v2_id: null }),
-    user("staff", { role: "delivery_boy" }),
-  ]);
+  await db
+    .collection("customers_v2")
+    .insertMany([
+      customer("c1", { user_id: "u1" }),
+      customer("c2", { user_id: "u2", status: "stopped" }),
+      customer("c-free"),
+      customer("c-null", { user_id: null }),
+    ]);
+  await db
+    .collection("users")
+    .insertMany([
+      user("u1", { customer_v2_id: "c1" }),
+      user("u2", { customer_v2_id: "c2", is_active: false }),
+      user("u-free"),
+      user("u-null", { customer_v2_id: null }),
+      user("staff", { role: "delivery_boy" }),
+    ]);
   return { db, dbName };
 }
 
-const errorKinds = (r: CheckReport) => Object.fromEntries(Object.entries(r.findings).filter(([, f]) => f.count > 0 && f.severity === "error").map(([k, f]) => [k, f.count]));
+const errorKinds = (r: CheckReport) =>
+  Object.fromEntries(
+    Object.entries(r.findings)
+      .filter(([, f]) => f.count > 0 && f.severity === "error")
+      .map(([k, f]) => [k, f.count]),
+  );
 
 describe("links check", () => {
   it("finds nothing on a clean database (exit 0); an inactive linked user is only a warning", async () => {
@@ -80,11 +105,36 @@ describe("links check", () => {
     expect(text.stdout).toMatch(/clean: no link defects \(1 warnings\)/);
   });
 
-  const planted: [string, (db: Db) => Promise<unknown>, Partial<Record<FindingKind, number>>, Partial<Record<FindingKind, Document>>][] = [
-    ["a customer-side one-way link", (db) => db.collection("customers_v2").updateOne({ id: "c-free" }, { $set: { user_id: "u-free" } }), { one_way_customer: 1 }, { one_way_customer: { customer_id: "c-free", user_id: "u-free", user_points_to: null } }],
-    ["a user-side one-way link", (db) => db.collection("users").updateOne({ id: "u-free" }, { $set: { customer_v2_id: "c-free" } }), { one_way_user: 1 }, { one_way_user: { user_id: "u-free", customer_id: "c-free", customer_points_to: null } }],
-    ["a dangling customer_v2_id", (db) => db.collection("users").updateOne({ id: "u-free" }, { $set: { customer_v2_id: "no-such-customer" } }), { dangling_user: 1 }, { dangling_user: { user_id: "u-free", customer_id: "no-such-customer" } }],
-    ["a dangling user_id", (db) => db.collection("customers_v2").updateOne({ id: "c-free" }, { $set: { user_id: "no-such-user" } }), { dangling_customer: 1 }, { dangling_customer: { customer_id: "c-free", user_id: "no-such-user" } }],
+  const planted: [
+    string,
+    (db: Db) => Promise<unknown>,
+    Partial<Record<FindingKind, number>>,
+    Partial<Record<FindingKind, Document>>,
+  ][] = [
+    [
+      "a customer-side one-way link",
+      (db) => db.collection("customers_v2").updateOne({ id: "c-free" }, { $set: { user_id: "u-free" } }),
+      { one_way_customer: 1 },
+      { one_way_customer: { customer_id: "c-free", user_id: "u-free", user_points_to: null } },
+    ],
+    [
+      "a user-side one-way link",
+      (db) => db.collection("users").updateOne({ id: "u-free" }, { $set: { customer_v2_id: "c-free" } }),
+      { one_way_user: 1 },
+      { one_way_user: { user_id: "u-free", customer_id: "c-free", customer_points_to: null } },
+    ],
+    [
+      "a dangling customer_v2_id",
+      (db) => db.collection("users").updateOne({ id: "u-free" }, { $set: { customer_v2_id: "no-such-customer" } }),
+      { dangling_user: 1 },
+      { dangling_user: { user_id: "u-free", customer_id: "no-such-customer" } },
+    ],
+    [
+      "a dangling user_id",
+      (db) => db.collection("customers_v2").updateOne({ id: "c-free" }, { $set: { user_id: "no-such-user" } }),
+      { dangling_customer: 1 },
+      { dangling_customer: { customer_id: "c-free", user_id: "no-such-user" } },
+    ],
     [
       "a customer claimed by two users",
       (db) => db.collection("users").updateOne({ id: "u-free" }, { $set: { customer_v2_id: "c1" } }),
@@ -122,7 +172,9 @@ describe("links check", () => {
 
   it("exits 1 and lists ids, capped per kind with exact counts; writes nothing", async () => {
     const { db, dbName } = await cleanDb("many");
-    await db.collection("customers_v2").insertMany(Array.from({ length: 60 }, (_, i) => customer(`d${String(i).padStart(2, "0")}`, { user_id: `ghost-${i}` })));
+    await db
+      .collection("customers_v2")
+      .insertMany(Array.from({ length: 60 }, (_, i) => customer(`d${String(i).padStart(2, "0")}`, { user_id: `ghost-${i}` })));
     const before = await wholeDatabase(db);
     const res = await links(["check", "--json"], dbName);
     expect(res.code).toBe(1);
@@ -264,14 +316,20 @@ describe("resolving what blocks 008_unique_links with npm run links", () => {
     const refused = await runMigrations({ ...target, command: "up", log: null });
     expect(refused.exit_code).toBe(2);
     expect(refused.message).toContain("npm run links -- check");
-    const conflicts = (refused.error!.details as { conflicts: { field: string; value: string; points_back_to: string | null; documents: { id: string }[] }[] }).conflicts;
+    const conflicts = (
+      refused.error!.details as {
+        conflicts: { field: string; value: string; points_back_to: string | null; documents: { id: string }[] }[];
+      }
+    ).conflicts;
     expect(conflicts.length).toBeGreaterThan(0);
 
     const check = await links(["check", "--json"], dbName);
     expect(check.code).toBe(1);
     const report = check.json as CheckReport;
     // The checker lists exactly the duplicates 008 names.
-    expect(report.findings.user_named_by_several_customers.count + report.findings.customer_claimed_by_several_users.count).toBe(conflicts.length);
+    expect(report.findings.user_named_by_several_customers.count + report.findings.customer_claimed_by_several_users.count).toBe(
+      conflicts.length,
+    );
 
     for (const c of conflicts) {
       if (c.field === "customers_v2.user_id") {

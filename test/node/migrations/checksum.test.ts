@@ -17,14 +17,19 @@ describe("migration checksums", () => {
       await mkdir(join(base, "migrations"));
       await mkdir(join(base, "lib"));
       const migration = join(base, "migrations", "001_x.ts");
-      await writeFile(migration, 'import { a } from "../lib/a.ts";\nimport type { T } from "../lib/types.ts";\nexport const x = a;\n');
+      await writeFile(
+        migration,
+        'import { a } from "../lib/a.ts";\nimport type { T } from "../lib/types.ts";\nexport const x = a;\n',
+      );
       await writeFile(join(base, "lib", "a.ts"), 'export { b as a } from "./b.ts";\nimport "node:fs";\n');
       await writeFile(join(base, "lib", "b.ts"), "export const b = 1;\n");
       await writeFile(join(base, "lib", "types.ts"), "export type T = number;\n");
       const first = await migrationChecksum(migration);
       expect(first.imports).toEqual(["../lib/a.ts", "../lib/b.ts", "../lib/types.ts"]);
       expect(first.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(first.checksum).not.toBe(checksumOf('import { a } from "../lib/a.ts";\nimport type { T } from "../lib/types.ts";\nexport const x = a;\n'));
+      expect(first.checksum).not.toBe(
+        checksumOf('import { a } from "../lib/a.ts";\nimport type { T } from "../lib/types.ts";\nexport const x = a;\n'),
+      );
 
       await writeFile(join(base, "lib", "b.ts"), "export const b = 1;\r\n");
       expect((await migrationChecksum(migration)).checksum).toBe(first.checksum);
@@ -45,14 +50,20 @@ describe("migration checksums", () => {
     const copy = await copyOfMigrations({ copyScripts: true });
     try {
       const { db, target } = await fixtureDb(h, "helperedit");
-      expect((await runMigrations({ ...target, command: "up", to: "002", migrationsDir: copy.dir, log: null })).exit_code).toBe(0);
+      expect((await runMigrations({ ...target, command: "up", to: "002", migrationsDir: copy.dir, log: null })).exit_code).toBe(
+        0,
+      );
       const clean = await runMigrations({ ...target, command: "status", migrationsDir: copy.dir, log: null });
       expect(clean.checksum_mismatches).toEqual([]);
 
       // A changelog entry written by the runner before checksums covered imports: the file's own hash.
       const [baseline] = await loadMigrations(copy.dir);
-      await db.collection("migrations_changelog").updateOne({ _id: baseline!.id as never }, { $set: { checksum: baseline!.fileChecksum } });
-      expect((await runMigrations({ ...target, command: "status", migrationsDir: copy.dir, log: null })).status![0]!.checksum).toBe("ok");
+      await db
+        .collection("migrations_changelog")
+        .updateOne({ _id: baseline!.id as never }, { $set: { checksum: baseline!.fileChecksum } });
+      expect(
+        (await runMigrations({ ...target, command: "status", migrationsDir: copy.dir, log: null })).status![0]!.checksum,
+      ).toBe("ok");
 
       await appendFile(join(copy.dir, "..", "scripts", "migrate", "link-plan.ts"), "\n// a rule changed after 002 was applied\n");
       const status = await runMigrations({ ...target, command: "status", migrationsDir: copy.dir, log: null });

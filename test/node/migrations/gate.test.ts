@@ -41,7 +41,13 @@ describe("the unique-links gate", () => {
     const dbName = freshDbName("gate_setup");
     await prepareTestDatabase(h.uri, dbName);
     const ids = (await loadMigrations()).map((m) => m.id);
-    const applied = (await h.client.db(dbName).collection("migrations_changelog").find({}, { sort: { _id: 1 } }).toArray()).map((e) => e._id);
+    const applied = (
+      await h.client
+        .db(dbName)
+        .collection("migrations_changelog")
+        .find({}, { sort: { _id: 1 } })
+        .toArray()
+    ).map((e) => e._id);
     expect(applied).toEqual(ids.slice(0, ids.indexOf(UNIQUE_LINKS_GATE)));
   });
 });

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { copyFile, cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { EJSON } from "bson";
 import type { Db, Document, MongoClient } from "mongodb";
 import { countReasons, type PlannedLink, type SkippedCustomer } from "../../../scripts/migrate/link-plan.ts";
-import { runMigrations, type RunReport } from "../../../scripts/migrate/runner.ts";
+import { type RunReport, runMigrations } from "../../../scripts/migrate/runner.ts";
 import type { MigrationContext } from "../../../scripts/migrate/types.ts";
 import type { EmbeddedServer } from "../../support/embedded-server.ts";
 import { loadLegacyFixture, readLegacyCollection, readLegacyJson } from "../../support/legacy-fixture.ts";
@@ -20,7 +20,10 @@ export interface Expected {
 }
 
 /** A plan or a summary in expected.json's shape. */
-export function outcomeOf(links: readonly Pick<PlannedLink, "customer_id" | "user_id" | "reason">[], skipped: readonly SkippedCustomer[]): Expected {
+export function outcomeOf(
+  links: readonly Pick<PlannedLink, "customer_id" | "user_id" | "reason">[],
+  skipped: readonly SkippedCustomer[],
+): Expected {
   return {
     links: links.map(({ customer_id, user_id, reason }) => ({ customer_id, user_id, reason })),
     skipped: [...skipped],
@@ -48,7 +51,10 @@ export function freshDbName(prefix: string): string {
 }
 
 /** A fresh database on the file's server holding the legacy fixture, nothing migrated. */
-export async function fixtureDb(h: EmbeddedServer, prefix: string): Promise<{ dbName: string; db: Db; target: { uri: string; dbName: string } }> {
+export async function fixtureDb(
+  h: EmbeddedServer,
+  prefix: string,
+): Promise<{ dbName: string; db: Db; target: { uri: string; dbName: string } }> {
   const dbName = freshDbName(prefix);
   const db = h.client.db(dbName);
   await loadLegacyFixture(db);
@@ -145,7 +151,9 @@ export async function wholeDatabase(db: Db): Promise<Record<string, { indexes: D
   const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
   const out: Record<string, { indexes: Document[]; docs: string[] }> = {};
   for (const name of names) {
-    const indexes = (await db.collection(name).listIndexes().toArray()).sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    const indexes = (await db.collection(name).listIndexes().toArray()).sort((a, b) =>
+      String(a.name).localeCompare(String(b.name)),
+    );
     out[name] = { indexes, docs: (await documents(db, [name]))[name]! };
   }
   return out;
@@ -164,7 +172,9 @@ export async function indexNames(db: Db, collection: string): Promise<string[]> 
  * real ones so the copies' relative imports resolve to the same modules (`copyScripts`: a real
  * copy of scripts/ instead, so a test may edit a helper module too).
  */
-export async function copyOfMigrations(options: { copyScripts?: boolean } = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function copyOfMigrations(
+  options: { copyScripts?: boolean } = {},
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   await mkdir(join(ROOT, ".cache"), { recursive: true });
   const base = await mkdtemp(join(ROOT, ".cache", "migrations-copy-"));
   const dir = join(base, "migrations");
@@ -199,7 +209,12 @@ export async function migrate(target: { uri: string; dbName: string }, command: 
 }
 
 /** A migration context for calling a migration's up/down directly; `checkpoint` may be intercepted. */
-export function contextFor(client: MongoClient, dbName: string, migrationId: string, overrides: Partial<MigrationContext> = {}): MigrationContext {
+export function contextFor(
+  client: MongoClient,
+  dbName: string,
+  migrationId: string,
+  overrides: Partial<MigrationContext> = {},
+): MigrationContext {
   const quiet = { info: () => {}, warn: () => {}, error: () => {} };
   return {
     db: client.db(dbName),

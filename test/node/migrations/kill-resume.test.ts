@@ -2,14 +2,28 @@
 // 002, run again, must end exactly as one clean run, and DOWN must then restore the data.
 import type { Db } from "mongodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateLegacyData, insertGenerated, type GeneratedData } from "../../../scripts/generate-legacy-data.ts";
-import { collect, documents, freshDbName, LINK_MIGRATION, migrate, spawnCli, summaryOf, useServer, waitFor, waitForLeaseEnd } from "./helpers.ts";
+import { type GeneratedData, generateLegacyData, insertGenerated } from "../../../scripts/generate-legacy-data.ts";
+import {
+  collect,
+  documents,
+  freshDbName,
+  LINK_MIGRATION,
+  migrate,
+  spawnCli,
+  summaryOf,
+  useServer,
+  waitFor,
+  waitForLeaseEnd,
+} from "./helpers.ts";
 
 const h = useServer();
 const LEASE_MS = 1000;
 
 async function records(db: Db) {
-  const docs = await db.collection("link_backfill").find({}, { sort: { _id: 1 } }).toArray();
+  const docs = await db
+    .collection("link_backfill")
+    .find({}, { sort: { _id: 1 } })
+    .toArray();
   return docs.map(({ recorded_at: _at, ...rest }) => rest);
 }
 
@@ -31,11 +45,16 @@ describe("kill and resume", () => {
     const cleanSummary = summaryOf(cleanReport);
     // The back-fill must cost a few round trips per thousand customers, not one per customer.
     expect(cleanSummary.round_trips.per_1000_customers).toBeLessThan(10);
-    console.info(`clean 002 on ${data.customers.length} customers: ${JSON.stringify(cleanSummary.round_trips)}, counts ${JSON.stringify(cleanSummary.counts)}`);
+    console.info(
+      `clean 002 on ${data.customers.length} customers: ${JSON.stringify(cleanSummary.round_trips)}, counts ${JSON.stringify(cleanSummary.counts)}`,
+    );
 
     const victim = await prepared("killed20k", data);
     const original = await documents(victim.db);
-    const child = spawnCli(["up", "--to", "002", "--json"], { ...victim.target, env: { MIGRATIONS_LOCK_LEASE_MS: String(LEASE_MS) } });
+    const child = spawnCli(["up", "--to", "002", "--json"], {
+      ...victim.target,
+      env: { MIGRATIONS_LOCK_LEASE_MS: String(LEASE_MS) },
+    });
     const finished = collect(child, []);
     await waitFor(child, "stderr", /back-fill: [\d,]+\/[\d,]+ \(20%\)/);
     process.kill(-child.pid!, "SIGKILL");
@@ -80,15 +99,32 @@ describe("kill and resume", () => {
       const victim = await prepared(`crash_${point.replace(":", "_")}`, data);
       const original = await documents(victim.db);
       const crashed = await collect(
-        spawnCli(["up", "--to", "002"], { ...victim.target, env: { MIGRATIONS_LOCK_LEASE_MS: String(LEASE_MS), MIGRATIONS_CRASH_AT: `${LINK_MIGRATION}/${point}` } }),
+        spawnCli(["up", "--to", "002"], {
+          ...victim.target,
+          env: { MIGRATIONS_LOCK_LEASE_MS: String(LEASE_MS), MIGRATIONS_CRASH_AT: `${LINK_MIGRATION}/${point}` },
+        }),
         [],
       );
       expect(crashed.signal).toBe("SIGKILL");
 
       // The state the kill left is the one this case is about.
       const left = await records(victim.db);
-      const customers = new Map((await victim.db.collection("customers_v2").find({}, { projection: { id: 1, user_id: 1 } }).toArray()).map((c) => [c.id, c.user_id]));
-      const users = new Map((await victim.db.collection("users").find({}, { projection: { id: 1, customer_v2_id: 1 } }).toArray()).map((u) => [u.id, u.customer_v2_id]));
+      const customers = new Map(
+        (
+          await victim.db
+            .collection("customers_v2")
+            .find({}, { projection: { id: 1, user_id: 1 } })
+            .toArray()
+        ).map((c) => [c.id, c.user_id]),
+      );
+      const users = new Map(
+        (
+          await victim.db
+            .collection("users")
+            .find({}, { projection: { id: 1, customer_v2_id: 1 } })
+            .toArray()
+        ).map((u) => [u.id, u.customer_v2_id]),
+      );
       const customerSide = (r: (typeof left)[number]) => customers.get(r.customer_id) === r.user_id;
       const userSide = (r: (typeof left)[number]) => users.get(r.user_id) === r.customer_id;
       expect(left.length).toBeGreaterThan(0);

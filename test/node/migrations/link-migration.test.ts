@@ -1,4 +1,3 @@
-import { lastMigrationBeforeGate } from "../../support/test-database.ts";
 // Migrations 001, 002 and 008 on the legacy fixture through the real driver and the embedded server:
 // the back-fill's outcome and database state, idempotence, exact rollback, 008's refusal and
 // 001's unique-violation report.
@@ -8,9 +7,11 @@ import { describe, expect, it } from "vitest";
 import * as linkMigration from "../../../migrations/002_link_users_customers.ts";
 import { runMigrations } from "../../../scripts/migrate/runner.ts";
 import { readLegacyCollection, readLegacyJson } from "../../support/legacy-fixture.ts";
+import { lastMigrationBeforeGate } from "../../support/test-database.ts";
 import {
   contextFor,
   documents,
+  type Expected,
   expectedWrites,
   fixtureDb,
   indexNames,
@@ -19,12 +20,10 @@ import {
   summaryOf,
   useServer,
   wholeDatabase,
-  type Expected,
 } from "./helpers.ts";
 
 const h = useServer();
 const expected = readLegacyJson<Expected>("expected.json");
-
 
 /** The fixture's users and customers with exactly `links` added on both sides, as canonical EJSON. */
 function fixtureWithLinks(links: readonly { customer_id: string; user_id: string }[]): Record<string, string[]> {
@@ -50,7 +49,9 @@ describe("002 on the legacy fixture", () => {
     const customerIds = new Set(fixtureCustomers.map((c) => String(c.id)));
     const linked = expected.counts.already_linked! + expected.links.length;
     const unlinkedByReason: Record<string, number> = {};
-    for (const s of expected.skipped) if (s.reason !== "already_linked" && customerIds.has(s.customer_id)) unlinkedByReason[s.reason] = (unlinkedByReason[s.reason] ?? 0) + 1;
+    for (const s of expected.skipped)
+      if (s.reason !== "already_linked" && customerIds.has(s.customer_id))
+        unlinkedByReason[s.reason] = (unlinkedByReason[s.reason] ?? 0) + 1;
     expect(summary.stats).toMatchObject({
       customers: fixtureCustomers.length,
       customers_linked: linked,
@@ -59,11 +60,19 @@ describe("002 on the legacy fixture", () => {
       customer_role_users: readLegacyCollection("users").filter((u) => u.role === "customer").length,
     });
     expect(summary.written).toEqual(expectedWrites());
-    expect(summary.indexes.created).toEqual(["users.customer_v2_id_1", "users.customer_v2_id_1_role_1", "customers_v2.user_id_1", "customers_v2.user_id_1_status_1"]);
+    expect(summary.indexes.created).toEqual([
+      "users.customer_v2_id_1",
+      "users.customer_v2_id_1_role_1",
+      "customers_v2.user_id_1",
+      "customers_v2.user_id_1_status_1",
+    ]);
     expect(summary.round_trips.total).toBeGreaterThan(0);
     expect(summary.round_trips.total).toBeLessThan(30);
     // Every written link is recorded for DOWN, with the sides it set.
-    const records = await db.collection("link_backfill").find({}, { sort: { customer_id: 1 } }).toArray();
+    const records = await db
+      .collection("link_backfill")
+      .find({}, { sort: { customer_id: 1 } })
+      .toArray();
     expect(records.map((r) => ({ customer_id: r.customer_id, user_id: r.user_id, reason: r.reason }))).toEqual(expected.links);
   });
 
@@ -77,7 +86,11 @@ describe("002 on the legacy fixture", () => {
     await db.collection("migrations_changelog").deleteOne({ _id: LINK_MIGRATION as never });
     const second = summaryOf(await migrate(target, "up", "002"));
     expect(second.written).toEqual({ records: 0, customers: 0, users: 0 });
-    expect({ links: second.links, skipped: second.skipped, counts: second.counts }).toEqual({ links: first.links, skipped: first.skipped, counts: first.counts });
+    expect({ links: second.links, skipped: second.skipped, counts: second.counts }).toEqual({
+      links: first.links,
+      skipped: first.skipped,
+      counts: first.counts,
+    });
     expect(await documents(db)).toEqual(after);
   });
 
@@ -173,10 +186,18 @@ describe("008_unique_links on the legacy fixture", () => {
     const refused = await runMigrations({ ...target, command: "up", log: null });
     expect(refused.exit_code).toBe(2);
     expect(refused.outcome).toBe("refused");
-    const details = refused.error!.details as { conflicts: { field: string; value: string; points_back_to: string | null; documents: { id: string }[] }[]; how_to_resolve: string };
+    const details = refused.error!.details as {
+      conflicts: { field: string; value: string; points_back_to: string | null; documents: { id: string }[] }[];
+      how_to_resolve: string;
+    };
     // Exactly the values held by two or more documents after the back-fill, on either side.
     const duplicated = async (collection: string, field: string) =>
-      (await db.collection(collection).aggregate([{ $match: { [field]: { $type: "string" } } }, { $group: { _id: `$${field}`, ids: { $push: "$id" } } }]).toArray())
+      (
+        await db
+          .collection(collection)
+          .aggregate([{ $match: { [field]: { $type: "string" } } }, { $group: { _id: `$${field}`, ids: { $push: "$id" } } }])
+          .toArray()
+      )
         .filter((g) => g.ids.length > 1)
         .map((g) => [`${collection === "users" ? "users" : "customers_v2"}.${field}`, String(g._id), [...g.ids].sort()]);
     const blocking = [...(await duplicated("customers_v2", "user_id")), ...(await duplicated("users", "customer_v2_id"))].sort();
@@ -191,7 +212,8 @@ describe("008_unique_links on the legacy fixture", () => {
     for (const c of details.conflicts) {
       const keep = c.points_back_to ?? c.documents[0]!.id;
       const [collection, field] = c.field === "customers_v2.user_id" ? ["customers_v2", "user_id"] : ["users", "customer_v2_id"];
-      for (const d of c.documents.filter((d) => d.id !== keep)) await db.collection(collection!).updateOne({ id: d.id }, { $unset: { [field!]: "" } });
+      for (const d of c.documents.filter((d) => d.id !== keep))
+        await db.collection(collection!).updateOne({ id: d.id }, { $unset: { [field!]: "" } });
     }
     const ok = await runMigrations({ ...target, command: "up", log: null });
     expect(ok.exit_code).toBe(0);
@@ -200,8 +222,13 @@ describe("008_unique_links on the legacy fixture", () => {
     expect(await indexNames(db, "users")).toContain("customer_v2_id_unique");
     // The database itself now forbids a second customer pointing at a linked user.
     const linkedUser = expected.links[0]!.user_id;
-    await expect(db.collection("customers_v2").insertOne({ id: "dup-customer", name: "dup", status: "trial", user_id: linkedUser })).rejects.toMatchObject({ code: 11000 });
-    await db.collection("customers_v2").insertMany([{ id: "unlinked-a", status: "trial" }, { id: "unlinked-b", status: "trial", user_id: null }]);
+    await expect(
+      db.collection("customers_v2").insertOne({ id: "dup-customer", name: "dup", status: "trial", user_id: linkedUser }),
+    ).rejects.toMatchObject({ code: 11000 });
+    await db.collection("customers_v2").insertMany([
+      { id: "unlinked-a", status: "trial" },
+      { id: "unlinked-b", status: "trial", user_id: null },
+    ]);
 
     await migrate(target, "down", "008");
     expect(await indexNames(db, "customers_v2")).toContain("user_id_1");
@@ -214,14 +241,18 @@ describe("001 against data that violates a unique index", () => {
   it("refuses with the offending values, creates no index and deletes nothing", async () => {
     const { db, target } = await fixtureDb(h, "violations");
     const someone = await db.collection("users").findOne({ email: /^[a-z]/ });
-    await db.collection("users").insertOne({ id: "dup-email-user", email: String(someone!.email).toUpperCase(), role: "customer", name: "Twin" });
+    await db
+      .collection("users")
+      .insertOne({ id: "dup-email-user", email: String(someone!.email).toUpperCase(), role: "customer", name: "Twin" });
     const product = await db.collection("products").findOne({});
     await db.collection("products").insertOne({ id: product!.id, name: "same id", unit: "l", default_price: 1 });
     const before = await wholeDatabase(db);
 
     const report = await runMigrations({ ...target, command: "up", log: null });
     expect(report.exit_code).toBe(2);
-    const duplicates = (report.error!.details as { duplicates: { index: string; value: Record<string, unknown>; count: number }[] }).duplicates;
+    const duplicates = (
+      report.error!.details as { duplicates: { index: string; value: Record<string, unknown>; count: number }[] }
+    ).duplicates;
     expect(duplicates.map((d) => [d.index, d.count])).toEqual([
       ["users.email_unique_ci", 2],
       ["products.id_unique", 2],

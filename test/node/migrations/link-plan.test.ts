@@ -3,9 +3,9 @@
 // leave open.
 import { describe, expect, it } from "vitest";
 import { generateLegacyData } from "../../../scripts/generate-legacy-data.ts";
-import { countReasons, planLinks, type CustomerFacts, type UserFacts } from "../../../scripts/migrate/link-plan.ts";
+import { type CustomerFacts, countReasons, planLinks, type UserFacts } from "../../../scripts/migrate/link-plan.ts";
 import { readLegacyCollection, readLegacyJson } from "../../support/legacy-fixture.ts";
-import { outcomeOf, type Expected } from "./helpers.ts";
+import { type Expected, outcomeOf } from "./helpers.ts";
 
 const fixtureCustomers = readLegacyCollection("customers_v2") as unknown as CustomerFacts[];
 const fixtureUsers = readLegacyCollection("users") as unknown as UserFacts[];
@@ -47,7 +47,9 @@ describe("planLinks on the legacy fixture", () => {
       if (link.set_user) expect(link.user_prior).toBe("customer_v2_id" in u ? "null" : "absent");
     }
     // The fixture holds explicit nulls on both sides, so both spellings are exercised.
-    expect(new Set(plan.links.flatMap((l) => [l.customer_prior, l.user_prior]).filter(Boolean))).toEqual(new Set(["null", "absent"]));
+    expect(new Set(plan.links.flatMap((l) => [l.customer_prior, l.user_prior]).filter(Boolean))).toEqual(
+      new Set(["null", "absent"]),
+    );
   });
 });
 
@@ -66,7 +68,12 @@ describe("planLinks on a generated 20k-customer set", () => {
 
 describe("planLinks: staff and contested claims (the written rules)", () => {
   const customer = (id: string, fields: Partial<CustomerFacts> = {}): CustomerFacts => ({ id, ...fields });
-  const user = (id: string, fields: Partial<UserFacts> = {}): UserFacts => ({ id, role: "customer", email: `${id}@x.in`, ...fields });
+  const user = (id: string, fields: Partial<UserFacts> = {}): UserFacts => ({
+    id,
+    role: "customer",
+    email: `${id}@x.in`,
+    ...fields,
+  });
 
   it("a staff user claiming an unlinked customer is a conflict, and the claimed customer is no phone candidate", () => {
     for (const role of ["delivery_boy", "marketing_staff", "supplier", "admin"]) {
@@ -80,7 +87,10 @@ describe("planLinks: staff and contested claims (the written rules)", () => {
   });
 
   it("a customer naming a staff user whose customer_v2_id is unset is a conflict, not a repair", () => {
-    const plan = planLinks([customer("c1", { user_id: "s1", phone: "9876543210" })], [user("s1", { role: "supplier", phone: "9876543210", customer_v2_id: null })]);
+    const plan = planLinks(
+      [customer("c1", { user_id: "s1", phone: "9876543210" })],
+      [user("s1", { role: "supplier", phone: "9876543210", customer_v2_id: null })],
+    );
     expect(plan.links).toEqual([]);
     expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["s1"] }]);
   });
@@ -92,13 +102,19 @@ describe("planLinks: staff and contested claims (the written rules)", () => {
   });
 
   it("a customer claimed by several users is a conflict listing them all, even if one has its pattern email", () => {
-    const plan = planLinks([customer("c1")], [user("u2", { customer_v2_id: "c1" }), user("u1", { customer_v2_id: "c1", email: "customer-c1@earlybird.local" })]);
+    const plan = planLinks(
+      [customer("c1")],
+      [user("u2", { customer_v2_id: "c1" }), user("u1", { customer_v2_id: "c1", email: "customer-c1@earlybird.local" })],
+    );
     expect(plan.links).toEqual([]);
     expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["u1", "u2"] }]);
   });
 
   it("a customer claimed by a staff user and a customer-role user is a conflict listing both", () => {
-    const plan = planLinks([customer("c1")], [user("u1", { customer_v2_id: "c1" }), user("s1", { role: "admin", customer_v2_id: "c1" })]);
+    const plan = planLinks(
+      [customer("c1")],
+      [user("u1", { customer_v2_id: "c1" }), user("s1", { role: "admin", customer_v2_id: "c1" })],
+    );
     expect(plan.skipped).toEqual([{ customer_id: "c1", reason: "conflict", user_ids: ["s1", "u1"] }]);
   });
 
@@ -113,7 +129,12 @@ describe("planLinks: staff and contested claims (the written rules)", () => {
 
 describe("planLinks where the written rules are silent", () => {
   const customer = (id: string, fields: Partial<CustomerFacts> = {}): CustomerFacts => ({ id, ...fields });
-  const user = (id: string, fields: Partial<UserFacts> = {}): UserFacts => ({ id, role: "customer", email: `${id}@x.in`, ...fields });
+  const user = (id: string, fields: Partial<UserFacts> = {}): UserFacts => ({
+    id,
+    role: "customer",
+    email: `${id}@x.in`,
+    ...fields,
+  });
 
   it("two users claiming one unlinked customer: conflict, nothing written", () => {
     const plan = planLinks([customer("c1")], [user("u1", { customer_v2_id: "c1" }), user("u2", { customer_v2_id: "c1" })]);
@@ -155,7 +176,10 @@ describe("planLinks where the written rules are silent", () => {
   });
 
   it("two candidates sharing a phone no eligible user has are no_match, not ambiguous", () => {
-    const plan = planLinks([customer("c1", { phone: "9000000001" }), customer("c2", { phone: "9000000001" })], [user("s", { role: "admin", phone: "9000000001" })]);
+    const plan = planLinks(
+      [customer("c1", { phone: "9000000001" }), customer("c2", { phone: "9000000001" })],
+      [user("s", { role: "admin", phone: "9000000001" })],
+    );
     expect(plan.skipped.map((s) => s.reason)).toEqual(["no_match", "no_match"]);
   });
 });

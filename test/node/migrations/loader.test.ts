@@ -30,7 +30,9 @@ describe("migration ids", () => {
     const copy = await copyOfMigrations();
     try {
       await writeFile(join(copy.dir, "004_renamed.ts"), body(`export const id = "004_old_name";\n`));
-      await expect(loadMigrations(copy.dir)).rejects.toThrow(/migration 004_renamed\.ts: exports id "004_old_name" but its id is its file name, "004_renamed"/);
+      await expect(loadMigrations(copy.dir)).rejects.toThrow(
+        /migration 004_renamed\.ts: exports id "004_old_name" but its id is its file name, "004_renamed"/,
+      );
     } finally {
       await copy.cleanup();
     }

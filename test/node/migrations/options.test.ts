@@ -4,7 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectedWrites, copyOfMigrations, fixtureDb, migrate, runCli, useServer, wholeDatabase } from "./helpers.ts";
+import { copyOfMigrations, expectedWrites, fixtureDb, migrate, runCli, useServer, wholeDatabase } from "./helpers.ts";
 
 const h = useServer();
 
@@ -29,10 +29,18 @@ describe("options for migrations", () => {
       await writeFile(join(copy.dir, "003_echo_options.ts"), ECHO_MIGRATION);
       const { target } = await fixtureDb(h, "opts");
       const env = { MIGRATIONS_DIR: copy.dir };
-      const res = await runCli(["up", "--to", "003", "--dry-run", "--json", "--opt", "batch-size=500", "--verify"], { ...target, env });
+      const res = await runCli(["up", "--to", "003", "--dry-run", "--json", "--opt", "batch-size=500", "--verify"], {
+        ...target,
+        env,
+      });
       expect(res.code, res.stderr).toBe(0);
-      expect(res.report.migrations.find((m) => m.id === "003_echo_options")!.summary).toEqual({ options: { "batch-size": "500", verify: true } });
-      const spelled = await runCli(["up", "--to", "003", "--dry-run", "--json", "--batch-size=7", "--opt=verify"], { ...target, env });
+      expect(res.report.migrations.find((m) => m.id === "003_echo_options")!.summary).toEqual({
+        options: { "batch-size": "500", verify: true },
+      });
+      const spelled = await runCli(["up", "--to", "003", "--dry-run", "--json", "--batch-size=7", "--opt=verify"], {
+        ...target,
+        env,
+      });
       expect(spelled.report.migrations.at(-1)!.summary).toEqual({ options: { "batch-size": "7", verify: true } });
       const none = await runCli(["up", "--to", "003", "--dry-run", "--json"], { ...target, env });
       expect(none.report.migrations.at(-1)!.summary).toEqual({ options: {} });
@@ -53,7 +61,10 @@ describe("options for migrations", () => {
       const before = await wholeDatabase(db);
       const env = { MIGRATIONS_DIR: copy.dir };
       const cases: [string[], RegExp][] = [
-        [["up", "--frobnicate"], /unknown option --frobnicate: no migration declares it \(migration options: .*--batch-size \(up of 003_echo_options\)/],
+        [
+          ["up", "--frobnicate"],
+          /unknown option --frobnicate: no migration declares it \(migration options: .*--batch-size \(up of 003_echo_options\)/,
+        ],
         [["up", "--opt", "nope=1"], /unknown option --nope/],
         [["up", "--unset-all-links"], /--unset-all-links only applies to down \(002_link_users_customers\)/],
         [["down", "--batch-size=3"], /--batch-size only applies to up/],

@@ -5,17 +5,23 @@ import { createProgress } from "../../../scripts/migrate/progress.ts";
 
 function fakeStream() {
   const chunks: string[] = [];
-  return { chunks, stream: {
+  return {
+    chunks,
+    stream: {
       write: (s: string) => {
         chunks.push(s);
         return true;
       },
-    } as unknown as NodeJS.WriteStream };
+    } as unknown as NodeJS.WriteStream,
+  };
 }
 
 function logger() {
   const lines: string[] = [];
-  return { lines, log: { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) } };
+  return {
+    lines,
+    log: { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) },
+  };
 }
 
 describe("progress", () => {

@@ -4,12 +4,13 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateLegacyData, insertGenerated } from "../../../scripts/generate-legacy-data.ts";
-import { runMigrations, type RunReport } from "../../../scripts/migrate/runner.ts";
+import { type RunReport, runMigrations } from "../../../scripts/migrate/runner.ts";
 import { readLegacyJson } from "../../support/legacy-fixture.ts";
 import { npmRun } from "../../support/npm-run.ts";
 import {
   collect,
   copyOfMigrations,
+  type Expected,
   expectedWrites,
   fixtureDb,
   freshDbName,
@@ -20,11 +21,18 @@ import {
   useServer,
   waitForLeaseEnd,
   wholeDatabase,
-  type Expected,
 } from "./helpers.ts";
 
 const h = useServer();
-const ALL = ["001_baseline_indexes", "002_link_users_customers", "004_auth_collections", "005_users_phone_normalized", "006_customers_search_fields", "007_customer_search_compound_indexes", "008_unique_links"];
+const ALL = [
+  "001_baseline_indexes",
+  "002_link_users_customers",
+  "004_auth_collections",
+  "005_users_phone_normalized",
+  "006_customers_search_fields",
+  "007_customer_search_compound_indexes",
+  "008_unique_links",
+];
 
 describe("status, up, down and --to", () => {
   it("status lists every migration as pending on a fresh database and writes nothing", async () => {
@@ -136,7 +144,9 @@ describe("refusals", () => {
     try {
       const { target } = await fixtureDb(h, "checksum");
       const withCopy = { ...target, env: { MIGRATIONS_DIR: copy.dir } };
-      expect((await runMigrations({ ...target, command: "up", to: "001", migrationsDir: copy.dir, log: null })).exit_code).toBe(0);
+      expect((await runMigrations({ ...target, command: "up", to: "001", migrationsDir: copy.dir, log: null })).exit_code).toBe(
+        0,
+      );
       await appendFile(join(copy.dir, "001_baseline_indexes.ts"), "\n// edited after it was applied\n");
       const res = await runCli(["up", "--json"], withCopy);
       expect(res.code).toBe(2);
@@ -173,7 +183,10 @@ describe("refusals", () => {
     const { db, target } = await fixtureDb(h, "lease");
     const leaseMs = 5000; // long enough for the blocked run to start while the lease still holds
     const env = { MIGRATIONS_LOCK_LEASE_MS: String(leaseMs) };
-    const crashed = await runCli(["up", "--json"], { ...target, env: { ...env, MIGRATIONS_CRASH_AT: "002_link_users_customers/customers:1" } });
+    const crashed = await runCli(["up", "--json"], {
+      ...target,
+      env: { ...env, MIGRATIONS_CRASH_AT: "002_link_users_customers/customers:1" },
+    });
     expect(crashed.signal).toBe("SIGKILL");
     const lock = await db.collection("migrations_lock").findOne();
     expect(lock).not.toBeNull();
@@ -196,7 +209,11 @@ describe("refusals", () => {
     await migrate(target, "up", "002");
     const before = await wholeDatabase(db);
     let asked = "";
-    const report = await runMigrations({ ...target, command: "down", log: null, confirm: async (q) => {
+    const report = await runMigrations({
+      ...target,
+      command: "down",
+      log: null,
+      confirm: async (q) => {
         asked = q;
         return false;
       },

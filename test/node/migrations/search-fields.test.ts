@@ -43,7 +43,9 @@ describe("005 users.phone_normalized on the legacy fixture", () => {
     await migrate(target, "up", "002");
     // A value this system wrote before the migration: DOWN must leave it.
     const apiWritten = fixtureUsers.find((u) => normalizePhone(u.phone) !== null)!;
-    await db.collection("users").updateOne({ id: apiWritten.id }, { $set: { phone_normalized: normalizePhone(apiWritten.phone) } });
+    await db
+      .collection("users")
+      .updateOne({ id: apiWritten.id }, { $set: { phone_normalized: normalizePhone(apiWritten.phone) } });
     const before = await wholeDatabase(db);
 
     const dry = await run(db, usersPhone, "up", { dryRun: true });
@@ -52,8 +54,11 @@ describe("005 users.phone_normalized on the legacy fixture", () => {
     const valid = fixtureUsers.filter((u) => normalizePhone(u.phone) !== null);
     const invalid = fixtureUsers.filter((u) => hasText(u.phone) && normalizePhone(u.phone) === null).map((u) => u.id);
     const byPhone = new Map<string, string[]>();
-    for (const u of valid) if (u.is_active !== false) byPhone.set(normalizePhone(u.phone)!, [...(byPhone.get(normalizePhone(u.phone)!) ?? []), u.id]);
-    const shared = [...byPhone].filter(([, ids]) => ids.length > 1).map(([phone_normalized, user_ids]) => ({ phone_normalized, user_ids }));
+    for (const u of valid)
+      if (u.is_active !== false) byPhone.set(normalizePhone(u.phone)!, [...(byPhone.get(normalizePhone(u.phone)!) ?? []), u.id]);
+    const shared = [...byPhone]
+      .filter(([, ids]) => ids.length > 1)
+      .map(([phone_normalized, user_ids]) => ({ phone_normalized, user_ids }));
     expect(shared.length).toBeGreaterThan(0);
     expect(dry.would_backfill).toBe(valid.length - 1);
 
@@ -67,7 +72,10 @@ describe("005 users.phone_normalized on the legacy fixture", () => {
       shared_by_active_users: { count: shared.length, phones: shared },
       indexes: { created: ["users.phone_normalized_1"] },
     });
-    const stored = await db.collection("users").find({}, { projection: { _id: 0, id: 1, phone: 1, phone_normalized: 1 } }).toArray();
+    const stored = await db
+      .collection("users")
+      .find({}, { projection: { _id: 0, id: 1, phone: 1, phone_normalized: 1 } })
+      .toArray();
     for (const u of stored) {
       const n = normalizePhone(u.phone);
       if (n === null) expect(u, u.id).not.toHaveProperty("phone_normalized");
@@ -79,7 +87,13 @@ describe("005 users.phone_normalized on the legacy fixture", () => {
     const afterUp = await documents(db);
 
     // Login's lookup: every legacy spelling reduces to one equality on the indexed field.
-    const legacySpelled = fixtureUsers.find((u) => normalizePhone(u.phone) !== null && u.phone !== normalizePhone(u.phone) && byPhone.get(normalizePhone(u.phone)!)?.length === 1 && u.is_active !== false)!;
+    const legacySpelled = fixtureUsers.find(
+      (u) =>
+        normalizePhone(u.phone) !== null &&
+        u.phone !== normalizePhone(u.phone) &&
+        byPhone.get(normalizePhone(u.phone)!)?.length === 1 &&
+        u.is_active !== false,
+    )!;
     expect((await findUsersByPhone(db, normalizePhone(legacySpelled.phone)!)).map((u) => u.id)).toEqual([legacySpelled.id]);
     expect(await findUsersByPhone(db, shared[0]!.phone_normalized)).toEqual([]);
 
@@ -92,7 +106,11 @@ describe("005 users.phone_normalized on the legacy fixture", () => {
     const moved = valid.find((u) => u.id !== apiWritten.id)!;
     await db.collection("users").updateOne({ id: moved.id }, { $set: { phone_normalized: "9999999999" } });
     const dryDown = await run(db, usersPhone, "down", { dryRun: true, appliedSummary: summary });
-    expect(dryDown).toMatchObject({ would_remove: valid.length - 2, changed_since: 1, would_drop_indexes: ["users.phone_normalized_1"] });
+    expect(dryDown).toMatchObject({
+      would_remove: valid.length - 2,
+      changed_since: 1,
+      would_drop_indexes: ["users.phone_normalized_1"],
+    });
     const down = await run(db, usersPhone, "down", { appliedSummary: summary });
     expect(down).toMatchObject({ removed: valid.length - 2, changed_since: 1, indexes_dropped: ["users.phone_normalized_1"] });
     await db.collection("users").updateOne({ id: moved.id }, { $unset: { phone_normalized: "" } });
@@ -115,7 +133,8 @@ describe("006 customers_v2 search fields on the legacy fixture", () => {
     const summary = await run(db, customerSearch, "up");
     const invalid = fixtureCustomers.filter((c) => hasText(c.phone) && normalizePhone(c.phone) === null).map((c) => c.id);
     const counts = new Map<string, number>();
-    for (const c of fixtureCustomers) if (normalizePhone(c.phone)) counts.set(normalizePhone(c.phone)!, (counts.get(normalizePhone(c.phone)!) ?? 0) + 1);
+    for (const c of fixtureCustomers)
+      if (normalizePhone(c.phone)) counts.set(normalizePhone(c.phone)!, (counts.get(normalizePhone(c.phone)!) ?? 0) + 1);
     const sharedPhones = [...counts.values()].filter((n) => n > 1).length;
     expect(sharedPhones).toBeGreaterThan(0);
     expect(summary).toMatchObject({
@@ -139,8 +158,22 @@ describe("006 customers_v2 search fields on the legacy fixture", () => {
     const duplicate = [...counts].find(([, n]) => n > 1)![0];
     await expect(
       db.collection("customers_v2").insertMany([
-        { id: crypto.randomUUID(), name: "A", phone: duplicate, phone_normalized: duplicate, phone_search: duplicate, status: "trial" },
-        { id: crypto.randomUUID(), name: "B", phone: duplicate, phone_normalized: duplicate, phone_search: duplicate, status: "trial" },
+        {
+          id: crypto.randomUUID(),
+          name: "A",
+          phone: duplicate,
+          phone_normalized: duplicate,
+          phone_search: duplicate,
+          status: "trial",
+        },
+        {
+          id: crypto.randomUUID(),
+          name: "B",
+          phone: duplicate,
+          phone_normalized: duplicate,
+          phone_search: duplicate,
+          status: "trial",
+        },
       ] as Document[]),
     ).rejects.toMatchObject({ code: 11000 });
 
@@ -156,7 +189,12 @@ describe("006 and customers the legacy system writes after the back-fill", () =>
     await migrate(target, "up", "006");
     const taken = new Set(fixtureCustomers.map((c) => normalizePhone(c.phone)));
     const phone = ["9876501234", "9876501235", "9876501236"].find((p) => !taken.has(p))!;
-    const late = { id: crypto.randomUUID(), name: "Late Legacy", phone: `(+91) ${phone.slice(0, 5)}-${phone.slice(5)}`, status: "active" };
+    const late = {
+      id: crypto.randomUUID(),
+      name: "Late Legacy",
+      phone: `(+91) ${phone.slice(0, 5)}-${phone.slice(5)}`,
+      status: "active",
+    };
     await db.collection("customers_v2").insertOne({ ...late });
     // The lookup the API uses: equalities on indexed fields only, no regex over legacy spellings.
     expect(await customerIdsByPhone(db, phone)).toEqual([]);
@@ -164,7 +202,10 @@ describe("006 and customers the legacy system writes after the back-fill", () =>
     await migrate(target, "down", "005");
     await migrate(target, "up", "006");
     expect(await customerIdsByPhone(db, phone)).toEqual([late.id]);
-    expect(await db.collection("customers_v2").findOne({ id: late.id })).toMatchObject({ phone_search: phone, name_search: nameSearchKey(late.name) });
+    expect(await db.collection("customers_v2").findOne({ id: late.id })).toMatchObject({
+      phone_search: phone,
+      name_search: nameSearchKey(late.name),
+    });
   });
 });
 

@@ -5,12 +5,12 @@
 // documents, independent of the collection's size.
 import type { Db, Document } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { customerSearchQuery, type CustomerSearch } from "../../../src/db/customers.ts";
-import { CUSTOMER_STATUSES } from "../../../src/db/collections.ts";
-import { buildStore, runOperation } from "../../../src/db/store.ts";
-import { encodeCursor, nameSearchKey, phoneSearchKey, type ListCursor } from "../../../src/lib/search.ts";
-import { listCustomers, type ListQuery } from "../../../src/services/customers/back-office.ts";
 import { runMigrations } from "../../../scripts/migrate/runner.ts";
+import type { CUSTOMER_STATUSES } from "../../../src/db/collections.ts";
+import { type CustomerSearch, customerSearchQuery } from "../../../src/db/customers.ts";
+import { buildStore, runOperation } from "../../../src/db/store.ts";
+import { encodeCursor, type ListCursor, nameSearchKey, phoneSearchKey } from "../../../src/lib/search.ts";
+import { type ListQuery, listCustomers } from "../../../src/services/customers/back-office.ts";
 import { useEmbeddedServer } from "../../support/embedded-server.ts";
 
 const h = useEmbeddedServer();
@@ -37,17 +37,68 @@ function mulberry32(seed: number): () => number {
 const random = mulberry32(16);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 const word = () => ((random() * 0x1_0000_0000) >>> 0).toString(16).padStart(8, "0");
-const uuid = () => { const h = word() + word() + word() + word(); return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`; };
+const uuid = () => {
+  const h = word() + word() + word() + word();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
+};
 const weighted = <T>(list: readonly [T, number][]): T => {
   let r = random() * list.reduce((s, [, w]) => s + w, 0);
-  for (const [v, w] of list) if ((r -= w) < 0) return v;
+  for (const [v, w] of list) {
+    r -= w;
+    if (r < 0) return v;
+  }
   return list.at(-1)![0];
 };
 
-const FIRST = ["Aarav", "Aditi", "Anil", "Anita", "Arjun", "Deepa", "Ganesh", "Geeta", "Kavya", "Kiran", "Lakshmi", "Manoj", "Meena", "Nikhil", "Pooja", "Priya", "Rahul", "Ramesh", "Ravi", "Rekha", "Sanjay", "Shreya", "Suresh", "Sunita", "Vikram", "Vinay"];
+const FIRST = [
+  "Aarav",
+  "Aditi",
+  "Anil",
+  "Anita",
+  "Arjun",
+  "Deepa",
+  "Ganesh",
+  "Geeta",
+  "Kavya",
+  "Kiran",
+  "Lakshmi",
+  "Manoj",
+  "Meena",
+  "Nikhil",
+  "Pooja",
+  "Priya",
+  "Rahul",
+  "Ramesh",
+  "Ravi",
+  "Rekha",
+  "Sanjay",
+  "Shreya",
+  "Suresh",
+  "Sunita",
+  "Vikram",
+  "Vinay",
+];
 const LAST = ["Kumar", "Sharma", "Rao", "Reddy", "Nair", "Iyer", "Gowda", "Shetty", "Patil", "Menon", "Hegde", "Pillai"];
-const AREAS = ["Indiranagar", "Koramangala", "Jayanagar", "Whitefield", "HSR Layout", "Malleshwaram", "Basavanagudi", "Hebbal", "BTM Layout", "Yelahanka", "Marathahalli", "Banashankari"];
-const STATUS_WEIGHTS: [(typeof CUSTOMER_STATUSES)[number], number][] = [["active", 70], ["trial", 8], ["paused", 12], ["stopped", 10]];
+const AREAS = [
+  "Indiranagar",
+  "Koramangala",
+  "Jayanagar",
+  "Whitefield",
+  "HSR Layout",
+  "Malleshwaram",
+  "Basavanagudi",
+  "Hebbal",
+  "BTM Layout",
+  "Yelahanka",
+  "Marathahalli",
+  "Banashankari",
+];
+const STATUS_WEIGHTS: [(typeof CUSTOMER_STATUSES)[number], number][] = [
+  ["active", 70],
+  ["trial", 8],
+  ["paused", 12],
+  ["stopped", 10],
+];
 
 function generateCustomers(n: number): Document[] {
   const docs: Document[] = [];
@@ -95,8 +146,10 @@ const inOrder = new Map<"phone_search" | "name_search" | null, Document[]>();
 let captured: CustomerSearch | undefined;
 
 function matches(doc: Document, s: CustomerSearch): boolean {
-  if (s.phonePrefix !== undefined && !(typeof doc.phone_search === "string" && doc.phone_search.startsWith(s.phonePrefix))) return false;
-  if (s.namePrefix !== undefined && !(typeof doc.name_search === "string" && doc.name_search.startsWith(s.namePrefix))) return false;
+  if (s.phonePrefix !== undefined && !(typeof doc.phone_search === "string" && doc.phone_search.startsWith(s.phonePrefix)))
+    return false;
+  if (s.namePrefix !== undefined && !(typeof doc.name_search === "string" && doc.name_search.startsWith(s.namePrefix)))
+    return false;
   if (s.area !== undefined && doc.area !== s.area) return false;
   if (s.status !== undefined && doc.status !== s.status) return false;
   if (s.linked === true && typeof doc.user_id !== "string") return false;
@@ -142,14 +195,21 @@ beforeAll(async () => {
   db = h.client.db(DB_NAME);
   all = generateCustomers(CUSTOMERS);
   const customers = db.collection("customers_v2");
-  for (let i = 0; i < all.length; i += 5000) await customers.insertMany(all.slice(i, i + 5000).map((d) => ({ ...d })), { ordered: false });
+  for (let i = 0; i < all.length; i += 5000)
+    await customers.insertMany(
+      all.slice(i, i + 5000).map((d) => ({ ...d })),
+      { ordered: false },
+    );
   expect(await customers.estimatedDocumentCount()).toBe(CUSTOMERS);
   for (const field of [null, "phone_search", "name_search"] as const) inOrder.set(field, [...all].sort(byKey(field)));
 }, 120_000);
 
 afterAll(() => {
   if (figures.length === 0) return;
-  const lines = figures.map((f) => `${f.search.padEnd(58)} ${f.page.padEnd(6)} ${String(f.index).padEnd(32)} match=${String(f.matching).padStart(6)} ret=${String(f.returned).padStart(3)} keys=${String(f.keys).padStart(5)} docs=${String(f.docs).padStart(5)}`);
+  const lines = figures.map(
+    (f) =>
+      `${f.search.padEnd(58)} ${f.page.padEnd(6)} ${String(f.index).padEnd(32)} match=${String(f.matching).padStart(6)} ret=${String(f.returned).padStart(3)} keys=${String(f.keys).padStart(5)} docs=${String(f.docs).padStart(5)}`,
+  );
   console.log(`customer search plans at ${CUSTOMERS} customers (page size ${PAGE}):\n${lines.join("\n")}`);
 });
 
@@ -161,52 +221,69 @@ describe(`GET /customers query plans at ${CUSTOMERS} customers`, () => {
     });
     const failures: string[] = [];
     let explained = 0;
-    for (const q of Q) for (const area of AREA_VALUES) for (const status of STATUS_VALUES) for (const linked of LINKED_VALUES) {
-      const base: ListQuery = { limit: PAGE, ...(q !== undefined && { q }), ...(area !== undefined && { area }), ...(status !== undefined && { status }), ...(linked !== undefined && { linked }) };
-      const label = JSON.stringify({ q, area, status, linked }).replace(/"/g, "");
-      // First page through the service: the real searchCustomers on the real data, capturing
-      // the search it was given.
-      captured = undefined;
-      const first = await listCustomers({ store }, base);
-      const search = captured as CustomerSearch | undefined;
-      expect(search, label).toBeDefined();
-      const { field } = customerSearchQuery(search!);
-      const expected = inOrder.get(field)!.filter((d) => matches(d, search!));
-      expect(first.items.map((c) => c.id), label).toEqual(expected.slice(0, PAGE).map((d) => d.id));
+    for (const q of Q)
+      for (const area of AREA_VALUES)
+        for (const status of STATUS_VALUES)
+          for (const linked of LINKED_VALUES) {
+            const base: ListQuery = {
+              limit: PAGE,
+              ...(q !== undefined && { q }),
+              ...(area !== undefined && { area }),
+              ...(status !== undefined && { status }),
+              ...(linked !== undefined && { linked }),
+            };
+            const label = JSON.stringify({ q, area, status, linked }).replace(/"/g, "");
+            // First page through the service: the real searchCustomers on the real data, capturing
+            // the search it was given.
+            captured = undefined;
+            const first = await listCustomers({ store }, base);
+            const search = captured as CustomerSearch | undefined;
+            expect(search, label).toBeDefined();
+            const { field } = customerSearchQuery(search!);
+            const expected = inOrder.get(field)!.filter((d) => matches(d, search!));
+            expect(
+              first.items.map((c) => c.id),
+              label,
+            ).toEqual(expected.slice(0, PAGE).map((d) => d.id));
 
-      const pages: [string, ListQuery][] = [["first", base]];
-      const firstSearch = search!;
-      if (first.next_cursor !== null) pages.push(["second", { ...base, cursor: first.next_cursor }]);
-      if (expected.length > 4 * PAGE) pages.push(["middle", { ...base, cursor: encodeCursor(cursorAt(expected[Math.floor(expected.length / 2)]!, field)) }]);
-      for (const [page, query] of pages) {
-        captured = undefined;
-        if (page !== "first") await listCustomers({ store }, query);
-        const run = customerSearchQuery(page === "first" ? firstSearch : captured!);
-        const explain = await db
-          .collection("customers_v2")
-          .find(run.filter as Document, { sort: run.sort, limit: run.limit, projection: { _id: 0 } })
-          .explain("executionStats");
-        explained++;
-        const plan = explain.queryPlanner.winningPlan as Document;
-        const stats = explain.executionStats as Document;
-        const stages = stagesOf(plan);
-        const figure: Figure = {
-          search: label,
-          page,
-          index: indexOf(plan),
-          matching: expected.length,
-          returned: stats.nReturned,
-          keys: stats.totalKeysExamined,
-          docs: stats.totalDocsExamined,
-        };
-        figures.push(figure);
-        // The explained query is the one that ran: same number of documents.
-        const start = page === "first" ? 0 : page === "second" ? PAGE : Math.floor(expected.length / 2) + 1;
-        expect(figure.returned, `${label} ${page}`).toBe(Math.min(run.limit, Math.max(0, expected.length - start)));
-        if (stages.includes("COLLSCAN")) failures.push(`${label} ${page}: COLLSCAN`);
-        else if (figure.docs > DOCS_BOUND) failures.push(`${label} ${page}: ${figure.docs} documents examined via ${figure.index}`);
-      }
-    }
+            const pages: [string, ListQuery][] = [["first", base]];
+            const firstSearch = search!;
+            if (first.next_cursor !== null) pages.push(["second", { ...base, cursor: first.next_cursor }]);
+            if (expected.length > 4 * PAGE)
+              pages.push([
+                "middle",
+                { ...base, cursor: encodeCursor(cursorAt(expected[Math.floor(expected.length / 2)]!, field)) },
+              ]);
+            for (const [page, query] of pages) {
+              captured = undefined;
+              if (page !== "first") await listCustomers({ store }, query);
+              const run = customerSearchQuery(page === "first" ? firstSearch : captured!);
+              const explain = await db
+                .collection("customers_v2")
+                .find(run.filter as Document, { sort: run.sort, limit: run.limit, projection: { _id: 0 } })
+                .explain("executionStats");
+              explained++;
+              const plan = explain.queryPlanner.winningPlan as Document;
+              const stats = explain.executionStats as Document;
+              const stages = stagesOf(plan);
+              const figure: Figure = {
+                search: label,
+                page,
+                index: indexOf(plan),
+                matching: expected.length,
+                returned: stats.nReturned,
+                keys: stats.totalKeysExamined,
+                docs: stats.totalDocsExamined,
+              };
+              figures.push(figure);
+              // The explained query is the one that ran: same number of documents.
+              const start = page === "first" ? 0 : page === "second" ? PAGE : Math.floor(expected.length / 2) + 1;
+              expect(figure.returned, `${label} ${page}`).toBe(Math.min(run.limit, Math.max(0, expected.length - start)));
+              if (stages.includes("COLLSCAN")) failures.push(`${label} ${page}: COLLSCAN`);
+              else if (figure.docs > DOCS_BOUND)
+                failures.push(`${label} ${page}: ${figure.docs} documents examined via ${figure.index}`);
+            }
+          }
     expect(explained).toBeGreaterThan(Q.length * AREA_VALUES.length * STATUS_VALUES.length * LINKED_VALUES.length);
     expect(failures).toEqual([]);
   }, 120_000);

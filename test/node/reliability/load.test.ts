@@ -6,7 +6,9 @@ import { RELIABILITY_MODE } from "../../support/constants.ts";
 
 const FULL = RELIABILITY_MODE === "full";
 
-it(`${FULL ? "30" : "8"} s of /me and 64 logins at 32 connections: no errors, workerd memory flat`, { timeout: 240_000 }, async ({ task }) => {
+it(`${FULL ? "30" : "8"} s of /me and 64 logins at 32 connections: no errors, workerd memory flat`, { timeout: 240_000 }, async ({
+  task,
+}) => {
   const report = await runLoad({ seconds: FULL ? 30 : 8, bcryptCost: FULL ? 10 : 4 });
   console.log(formatLoadReport(report));
   task.meta.reliability = report.phases.map((p) => ({
@@ -19,7 +21,12 @@ it(`${FULL ? "30" : "8"} s of /me and 64 logins at 32 connections: no errors, wo
   }));
   for (const p of report.phases) {
     expect(p.requests, p.route).toBeGreaterThan(0);
-    expect({ route: p.route, errors: p.errors, timeouts: p.timeouts, non2xx: p.non2xx }).toEqual({ route: p.route, errors: 0, timeouts: 0, non2xx: 0 });
+    expect({ route: p.route, errors: p.errors, timeouts: p.timeouts, non2xx: p.non2xx }).toEqual({
+      route: p.route,
+      errors: 0,
+      timeouts: 0,
+      non2xx: 0,
+    });
   }
   // Flat: a leak per request would grow by far more over thousands of requests.
   expect(report.rssLastMiB - report.rssFirstMiB).toBeLessThan(64);

@@ -51,7 +51,14 @@ export async function keysOwnedBy(ids: Set<string>): Promise<Set<string>> {
     for (const name of WATCHED) {
       const docs = await db
         .collection(name)
-        .find({ $or: [{ id: { $in: list } }, { user_id: { $in: list } }, { customer_id: { $in: list } }, { customer_v2_id: { $in: list } }] })
+        .find({
+          $or: [
+            { id: { $in: list } },
+            { user_id: { $in: list } },
+            { customer_id: { $in: list } },
+            { customer_v2_id: { $in: list } },
+          ],
+        })
         .project({ _id: 1 })
         .toArray();
       for (const doc of docs) keys.add(`${name}/${String(doc._id)}`);

@@ -1,6 +1,6 @@
 // Direct driver access to the shared test database, for setup and assertions: a short-lived
 // client, test users inserted as the legacy system or onboarding would have, fixture lookups.
-import { MongoClient, type Db } from "mongodb";
+import { type Db, MongoClient } from "mongodb";
 import type { Role, UserDoc } from "../../../src/db/collections.ts";
 import type { SessionDoc } from "../../../src/db/sessions.ts";
 import { normalizePhone } from "../../../src/lib/phone.ts";
@@ -93,9 +93,13 @@ export async function createUser(
  * is after 006. A document the legacy system writes after the back-fill lacks them until the
  * back-fill runs again (docs/runbook.md; test/node/migrations/search-fields.test.ts).
  */
-export async function insertLegacyCustomer(doc: { id: string; name: string; phone?: string } & Record<string, unknown>): Promise<void> {
+export async function insertLegacyCustomer(
+  doc: { id: string; name: string; phone?: string } & Record<string, unknown>,
+): Promise<void> {
   await withDb((db) =>
-    db.collection("customers_v2").insertOne({ ...doc, phone_search: phoneSearchKey(doc.phone), name_search: nameSearchKey(doc.name) }),
+    db
+      .collection("customers_v2")
+      .insertOne({ ...doc, phone_search: phoneSearchKey(doc.phone), name_search: nameSearchKey(doc.name) }),
   );
 }
 
@@ -132,7 +136,8 @@ export async function countByMarkers(markers: { phone?: string; email?: string; 
 export async function collectionScans(collection: string): Promise<number> {
   const status = await withDb((db) => db.admin().command({ serverStatus: 1 }));
   const scans = status.metrics?.queryExecutor?.collectionScans;
-  if (typeof scans?.total !== "number") throw new Error("serverStatus has no metrics.queryExecutor.collectionScans (not the embedded server?)");
+  if (typeof scans?.total !== "number")
+    throw new Error("serverStatus has no metrics.queryExecutor.collectionScans (not the embedded server?)");
   const n: unknown = scans.byNamespace?.[`${bindings.DB_NAME}.${collection}`];
   return typeof n === "number" ? n : 0;
 }

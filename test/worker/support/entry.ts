@@ -21,7 +21,12 @@ export class ProxiedDbGateway extends DbGateway {
   #bindings: Bindings | null = null;
   protected override bindings(): Bindings {
     const env: TestBindings = this.env;
-    this.#bindings ??= { ...env, MONGODB_URI: env.PROXIED_MONGODB_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: "1500", DB_GATEWAY_IDLE_CLOSE_MS: "2000" };
+    this.#bindings ??= {
+      ...env,
+      MONGODB_URI: env.PROXIED_MONGODB_URI,
+      MONGODB_SERVER_SELECTION_TIMEOUT_MS: "1500",
+      DB_GATEWAY_IDLE_CLOSE_MS: "2000",
+    };
     return this.#bindings;
   }
 }

@@ -78,7 +78,10 @@ export const login = (json: unknown) => api("POST", "/api/auth/login", { json })
 export const me = (token: string) => api("GET", "/api/auth/me", { token });
 
 /** Logs in by email and returns the session (token and user), failing the test on any other outcome. */
-export async function signIn(user: { email: string; password: string }): Promise<{ access_token: string; user: Record<string, unknown> }> {
+export async function signIn(user: {
+  email: string;
+  password: string;
+}): Promise<{ access_token: string; user: Record<string, unknown> }> {
   const res = await login({ email: user.email, password: user.password });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;

@@ -16,5 +16,16 @@ export function signClaims(claims: Record<string, unknown>, key: string = bindin
 /** The claims the API would issue for `user` in its session `sid` (see createUser). */
 export function validClaims(user: { id: string; email: string; sid: string }, extra: Record<string, unknown> = {}) {
   const iat = nowSeconds();
-  return { sub: user.id, email: user.email, role: "customer", iat, exp: iat + 600, iss: ISSUER, aud: AUDIENCE, ver: 0, sid: user.sid, ...extra };
+  return {
+    sub: user.id,
+    email: user.email,
+    role: "customer",
+    iat,
+    exp: iat + 600,
+    iss: ISSUER,
+    aud: AUDIENCE,
+    ver: 0,
+    sid: user.sid,
+    ...extra,
+  };
 }

@@ -15,7 +15,11 @@ export const adminHandlers: Record<string, Handler> = {
   devdbStepDown: (x) => {
     adminOnly(x, "devdbStepDown");
     const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
-    const info = x.state.repl.stepDown({ ms: num(x.cmd.ms), failNextWrites: num(x.cmd.failNextWrites), writesApplied: x.cmd.writesApplied === true });
+    const info = x.state.repl.stepDown({
+      ms: num(x.cmd.ms),
+      failNextWrites: num(x.cmd.failNextWrites),
+      writesApplied: x.cmd.writesApplied === true,
+    });
     return { until: info.until, electionId: info.electionId, ok: 1 };
   },
 };

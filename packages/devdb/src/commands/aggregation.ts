@@ -3,7 +3,7 @@ import { Aggregator, ProcessingMode } from "mingo";
 import { positiveInt } from "../cursors.ts";
 import { CommandError } from "../errors.ts";
 import { matchDocs } from "../query.ts";
-import { type Doc, clone, isPlainObject, pathValues, setPath } from "../values.ts";
+import { clone, type Doc, isPlainObject, pathValues, setPath } from "../values.ts";
 import { type Ctx, existing, type Handler } from "./context.ts";
 import { visibleDocs } from "./crud.ts";
 import { explainCommand } from "./explain.ts";
@@ -14,7 +14,15 @@ function aggregateCursorNs(x: Ctx): string {
 
 /** `$lookup` with localField/foreignField only: answered with index lookups instead of a join scan. */
 function isEqualityLookup(spec: unknown): spec is Doc {
-  return isPlainObject(spec) && typeof spec.from === "string" && typeof spec.localField === "string" && typeof spec.foreignField === "string" && typeof spec.as === "string" && spec.pipeline === undefined && spec.let === undefined;
+  return (
+    isPlainObject(spec) &&
+    typeof spec.from === "string" &&
+    typeof spec.localField === "string" &&
+    typeof spec.foreignField === "string" &&
+    typeof spec.as === "string" &&
+    spec.pipeline === undefined &&
+    spec.let === undefined
+  );
 }
 
 function equalityLookup(x: Ctx, docs: Doc[], spec: Doc): Doc[] {
@@ -22,7 +30,12 @@ function equalityLookup(x: Ctx, docs: Doc[], spec: Doc): Doc[] {
   const as = spec.as as string;
   return docs.map((doc) => {
     const locals = pathValues(doc, spec.localField as string).map((v) => (v === undefined ? null : v));
-    const joined = matchDocs(x.op, foreign, { [spec.foreignField as string]: { $in: locals } }, { collation: x.cmd.collation }).map((m) => clone(m.doc));
+    const joined = matchDocs(
+      x.op,
+      foreign,
+      { [spec.foreignField as string]: { $in: locals } },
+      { collation: x.cmd.collation },
+    ).map((m) => clone(m.doc));
     const out = as.includes(".") ? clone(doc) : { ...doc };
     setPath(out, as, joined);
     return out;

@@ -22,7 +22,14 @@ export const collectionHandlers: Record<string, Handler> = {
       infos = infos.filter((i) => q.test(i));
     }
     if (x.cmd.nameOnly === true) infos = infos.map((i) => ({ name: i.name, type: i.type }));
-    return { cursor: x.state.cursors.first(`${x.db}.$cmd.listCollections`, infos, positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize")), ok: 1 };
+    return {
+      cursor: x.state.cursors.first(
+        `${x.db}.$cmd.listCollections`,
+        infos,
+        positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize"),
+      ),
+      ok: 1,
+    };
   },
   listDatabases: (x) => {
     let dbs: Doc[] = [...x.state.store.dbs.entries()].map(([name, colls]) => {
@@ -42,7 +49,12 @@ export const collectionHandlers: Record<string, Handler> = {
     if (existing(x) !== undefined) throw new CommandError(48, `Collection ${x.db}.${collName(x)} already exists.`);
     const options: Doc = {};
     for (const [k, v] of Object.entries(x.cmd)) {
-      if (k !== "create" && !k.startsWith("$") && !["lsid", "txnNumber", "autocommit", "startTransaction", "writeConcern", "comment"].includes(k)) options[k] = v;
+      if (
+        k !== "create" &&
+        !k.startsWith("$") &&
+        !["lsid", "txnNumber", "autocommit", "startTransaction", "writeConcern", "comment"].includes(k)
+      )
+        options[k] = v;
     }
     x.state.store.ensureCollection(x.db, collName(x), options);
     return { ok: 1 };
@@ -63,11 +75,29 @@ export const collectionHandlers: Record<string, Handler> = {
     const count = c?.docs.size ?? 0;
     let size = 0;
     if (c !== undefined) for (const d of c.docs.values()) size += BSON.calculateObjectSize(d);
-    return { ns: `${x.db}.${collName(x)}`, count, size, avgObjSize: count ? Math.round(size / count) : 0, storageSize: size, nindexes: c?.indexes.size ?? 0, totalIndexSize: 0, ok: 1 };
+    return {
+      ns: `${x.db}.${collName(x)}`,
+      count,
+      size,
+      avgObjSize: count ? Math.round(size / count) : 0,
+      storageSize: size,
+      nindexes: c?.indexes.size ?? 0,
+      totalIndexSize: 0,
+      ok: 1,
+    };
   },
   dbStats: (x) => {
     const colls = [...(x.state.store.dbs.get(x.db)?.values() ?? [])];
     const objects = colls.reduce((s, c) => s + c.docs.size, 0);
-    return { db: x.db, collections: colls.length, views: 0, objects, dataSize: objects * 64, storageSize: objects * 64, indexes: colls.reduce((s, c) => s + c.indexes.size, 0), ok: 1 };
+    return {
+      db: x.db,
+      collections: colls.length,
+      views: 0,
+      objects,
+      dataSize: objects * 64,
+      storageSize: objects * 64,
+      indexes: colls.reduce((s, c) => s + c.indexes.size, 0),
+      ok: 1,
+    };
   },
 };

@@ -18,7 +18,8 @@ export type Handler = (x: Ctx) => Doc | Promise<Doc>;
 
 export function collName(x: Ctx): string {
   const name = x.cmd[Object.keys(x.cmd)[0] as string];
-  if (typeof name !== "string" || name.length === 0) throw new CommandError(73, `collection name has invalid type ${typeof name}`);
+  if (typeof name !== "string" || name.length === 0)
+    throw new CommandError(73, `collection name has invalid type ${typeof name}`);
   return name;
 }
 

@@ -2,7 +2,17 @@
 import { positiveInt } from "../cursors.ts";
 import { CommandError, toCommandError, writeConflict } from "../errors.ts";
 import type { Plan } from "../planner.ts";
-import { applyUpdate, isOperatorUpdate, type Match, matchDocs, project, shape, type UpdateSpec, upsertDocument, withId } from "../query.ts";
+import {
+  applyUpdate,
+  isOperatorUpdate,
+  type Match,
+  matchDocs,
+  project,
+  shape,
+  type UpdateSpec,
+  upsertDocument,
+  withId,
+} from "../query.ts";
 import type { Collection, Write } from "../store.ts";
 import { LockedError, TRANSACTION_LIFETIME_MS } from "../transactions.ts";
 import { type Doc, isPlainObject, keyOf, pathValues } from "../values.ts";
@@ -144,7 +154,13 @@ async function runWrites(x: Ctx, statements: unknown[], each: (s: Doc, i: number
 }
 
 /** The documents a find returns (before batching), and the plan that found them. */
-export function findDocs(x: Ctx, c: Collection | undefined, cmd: Doc, skip: number, limit: number): { docs: Doc[]; plan: Plan | null } {
+export function findDocs(
+  x: Ctx,
+  c: Collection | undefined,
+  cmd: Doc,
+  skip: number,
+  limit: number,
+): { docs: Doc[]; plan: Plan | null } {
   const hasSort = isPlainObject(cmd.sort) && Object.keys(cmd.sort).length > 0;
   let plan: Plan | null = null;
   const matches = matchDocs(x.op, c, cmd.filter, {
@@ -161,11 +177,9 @@ export function findDocs(x: Ctx, c: Collection | undefined, cmd: Doc, skip: numb
   return { docs, plan };
 }
 
-
 export function visibleDocs(x: Ctx, c: Collection | undefined, filter?: Doc): Doc[] {
   return matchDocs(x.op, c, filter, { collation: x.cmd.collation }).map((m) => m.doc);
 }
-
 
 export const crudHandlers: Record<string, Handler> = {
   insert: async (x) => {
@@ -203,11 +217,19 @@ export const crudHandlers: Record<string, Handler> = {
       if (m === undefined || c === undefined) {
         if (cmd.upsert !== true) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
         const doc = upsertInsert(x, filter, spec);
-        return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: cmd.new === true ? project(doc, cmd.fields) : null, ok: 1 };
+        return {
+          lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
+          value: cmd.new === true ? project(doc, cmd.fields) : null,
+          ok: 1,
+        };
       }
       const { doc, changed } = applyUpdate(m.doc, spec, false);
       if (changed) x.op.write([{ coll: c, id: m.id, doc }]);
-      return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(cmd.new === true ? doc : m.doc, cmd.fields), ok: 1 };
+      return {
+        lastErrorObject: { n: 1, updatedExisting: true },
+        value: project(cmd.new === true ? doc : m.doc, cmd.fields),
+        ok: 1,
+      };
     });
   },
   find: (x) => {
@@ -222,7 +244,15 @@ export const crudHandlers: Record<string, Handler> = {
     }
     const docs = findDocs(x, c, cmd, skip, limit).docs;
     const batchSize = positiveInt(cmd.batchSize, "batchSize");
-    return { cursor: x.state.cursors.first(`${x.db}.${collName(x)}`, docs, limit > 0 ? Math.min(batchSize ?? limit, limit) : batchSize, singleBatch), ok: 1 };
+    return {
+      cursor: x.state.cursors.first(
+        `${x.db}.${collName(x)}`,
+        docs,
+        limit > 0 ? Math.min(batchSize ?? limit, limit) : batchSize,
+        singleBatch,
+      ),
+      ok: 1,
+    };
   },
   getMore: (x) => {
     const collection = String(x.cmd.collection ?? "");

@@ -14,7 +14,13 @@ import { findDocs } from "./crud.ts";
 const verbosities = new Set(["queryPlanner", "executionStats", "allPlansExecution"]);
 
 /** queryPlanner (and executionStats when run) for the documents `filter` selects in `c`. */
-function explainScan(x: Ctx, c: Collection | undefined, filter: Doc, run: (() => { plan: Plan | null; nReturned: number }) | null, wrap: (base: Doc) => Doc): Doc {
+function explainScan(
+  x: Ctx,
+  c: Collection | undefined,
+  filter: Doc,
+  run: (() => { plan: Plan | null; nReturned: number }) | null,
+  wrap: (base: Doc) => Doc,
+): Doc {
   const ns = `${x.db}.${collName(x)}`;
   const started = Date.now();
   let plan: Plan | null = null;
@@ -36,7 +42,16 @@ function explainScan(x: Ctx, c: Collection | undefined, filter: Doc, run: (() =>
     return isPlainObject(rest.inputStage) ? { ...rest, inputStage: strip(rest.inputStage) } : rest;
   };
   const out: Doc = {
-    queryPlanner: { namespace: ns, indexFilterSet: false, parsedQuery: filter, maxIndexedOrSolutionsReached: false, maxIndexedAndSolutionsReached: false, maxScansToExplodeReached: false, winningPlan: strip(base), rejectedPlans: [] },
+    queryPlanner: {
+      namespace: ns,
+      indexFilterSet: false,
+      parsedQuery: filter,
+      maxIndexedOrSolutionsReached: false,
+      maxIndexedAndSolutionsReached: false,
+      maxScansToExplodeReached: false,
+      winningPlan: strip(base),
+      rejectedPlans: [],
+    },
   };
   if (nReturned !== undefined) {
     out.executionStats = {
@@ -76,7 +91,13 @@ export function explainCommand(x: Ctx, verbosity: string): Doc {
         : null,
       (base) => {
         let plan = base;
-        if (hasSort && !(sortedByIndex || (!exec && c !== undefined && planQuery(c, filter, collationStrength(cmd.collation), cmd.sort as Doc, true).sorted))) {
+        if (
+          hasSort &&
+          !(
+            sortedByIndex ||
+            (!exec && c !== undefined && planQuery(c, filter, collationStrength(cmd.collation), cmd.sort as Doc, true).sorted)
+          )
+        ) {
           plan = { stage: "SORT", sortPattern: cmd.sort, memLimit: 104857600, type: "simple", inputStage: plan };
         }
         if (skip > 0) plan = { stage: "SKIP", skipAmount: skip, inputStage: plan };
@@ -124,16 +145,21 @@ export function explainCommand(x: Ctx, verbosity: string): Doc {
   }
   if (result.explainVersion === undefined) result = { explainVersion: "1", ...result };
   const { $db: _db, lsid: _l, $clusterTime: _ct, ...command } = cmd;
-  return { ...result, command, serverInfo: { host: os.hostname(), port: 0, version: SERVER_VERSION, gitVersion: "devdb" }, ok: 1 };
+  return {
+    ...result,
+    command,
+    serverInfo: { host: os.hostname(), port: 0, version: SERVER_VERSION, gitVersion: "devdb" },
+    ok: 1,
+  };
 }
-
 
 export const explainHandlers: Record<string, Handler> = {
   explain: (x) => {
     const inner = x.cmd.explain;
     if (!isPlainObject(inner)) throw new CommandError(2, "explain command requires a nested object");
     const verbosity = x.cmd.verbosity === undefined ? "allPlansExecution" : String(x.cmd.verbosity);
-    if (!verbosities.has(verbosity)) throw new CommandError(2, `verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}`);
+    if (!verbosities.has(verbosity))
+      throw new CommandError(2, `verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}`);
     return explainCommand({ ...x, cmd: inner }, verbosity);
   },
 };

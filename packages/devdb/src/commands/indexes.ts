@@ -17,7 +17,11 @@ export const indexHandlers: Record<string, Handler> = {
     const c = ensure(x);
     const before = c.indexes.size;
     for (const raw of indexes as Doc[]) x.state.store.createIndex(c, raw);
-    const reply: Doc = { numIndexesBefore: before, numIndexesAfter: c.indexes.size, createdCollectionAutomatically: createdCollection };
+    const reply: Doc = {
+      numIndexesBefore: before,
+      numIndexesAfter: c.indexes.size,
+      createdCollectionAutomatically: createdCollection,
+    };
     if (before === c.indexes.size) reply.note = "all indexes already exist";
     reply.ok = 1;
     return reply;
@@ -25,7 +29,14 @@ export const indexHandlers: Record<string, Handler> = {
   listIndexes: (x) => {
     const c = existing(x);
     if (c === undefined) throw new CommandError(26, `ns does not exist: ${x.db}.${collName(x)}`);
-    return { cursor: x.state.cursors.first(`${c.ns}`, c.indexSpecs(), positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize")), ok: 1 };
+    return {
+      cursor: x.state.cursors.first(
+        `${c.ns}`,
+        c.indexSpecs(),
+        positiveInt((x.cmd.cursor as Doc | undefined)?.batchSize, "batchSize"),
+      ),
+      ok: 1,
+    };
   },
   dropIndexes: (x) => {
     const c = existing(x);
