@@ -74,6 +74,9 @@ reliability.test = { ...reliability.test, fileParallelism: false, testTimeout: 3
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker per core minus one (a single one on 2 cores), but most of a
+    // test's time here is waiting on workerd, the embedded database or a child process.
+    maxWorkers: 3,
     reporters: ["default", new ReliabilityReporter(), new SummaryReporter()],
     projects: [
       {

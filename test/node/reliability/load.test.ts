@@ -28,6 +28,8 @@ it(`${FULL ? "30" : "8"} s of /me and 64 logins at 32 connections: no errors, wo
       non2xx: 0,
     });
   }
-  // Flat: a leak per request would grow by far more over thousands of requests.
-  expect(report.rssLastMiB - report.rssFirstMiB).toBeLessThan(64);
+  // Flat: a leak per request would grow by far more over thousands of requests. Judged on the
+  // full run's 10 s windows only: the bounded run's windows (under 3 s) fall inside the isolate's
+  // warm-up, whose heap growth says nothing about leaks; its figure is still reported above.
+  if (FULL) expect(report.rssLastMiB - report.rssFirstMiB).toBeLessThan(64);
 });
