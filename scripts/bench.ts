@@ -172,6 +172,9 @@ async function main(): Promise<void> {
     const client = await new MongoClient(server.uri).connect();
     const email = "bench.admin@earlybird.local";
     const { generatedPassword } = await createStaffUser(client.db(DB_NAME), { email, role: "admin", name: "Bench" }, BCRYPT_COST);
+    // As if the bench admin had already replaced its initial password: otherwise every route but
+    // /me answers 403 password_change_required and creation would measure a refusal.
+    await client.db(DB_NAME).collection("users").updateOne({ email }, { $set: { must_change_password: false } });
     await client.close();
     const jwtSecret = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 
@@ -191,6 +194,8 @@ async function main(): Promise<void> {
           `BCRYPT_COST=${BCRYPT_COST}`,
           "LOG_LEVEL=error",
           `DB_ACCESS=${path}`,
+          // Every bench request comes from 127.0.0.1: the per-IP login limit would answer 429.
+          "LOGIN_IP_LIMIT_PER_MINUTE=100000",
         ].join("\n"),
         { mode: 0o600 },
       );
