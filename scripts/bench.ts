@@ -174,7 +174,10 @@ async function main(): Promise<void> {
     const { generatedPassword } = await createStaffUser(client.db(DB_NAME), { email, role: "admin", name: "Bench" }, BCRYPT_COST);
     // As if the bench admin had already replaced its initial password: otherwise every route but
     // /me answers 403 password_change_required and creation would measure a refusal.
-    await client.db(DB_NAME).collection("users").updateOne({ email }, { $set: { must_change_password: false } });
+    await client
+      .db(DB_NAME)
+      .collection("users")
+      .updateOne({ email }, { $set: { must_change_password: false } });
     await client.close();
     const jwtSecret = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 
