@@ -1,5 +1,4 @@
-import { dropIndexes, ensureIndexes, existingOf, indexLabel, parseLabel, type IndexDef } from "../scripts/migrate/indexes.ts";
-import type { MigrationContext } from "../scripts/migrate/types.ts";
+import { indexOnlyMigration, type IndexDef } from "../scripts/migrate/indexes.ts";
 
 export const id = "004_auth_collections";
 export const description =
@@ -23,18 +22,6 @@ export const INDEXES: IndexDef[] = [
   { collection: "otp_codes", name: "expires_at_ttl", key: { expires_at: 1 }, expireAfterSeconds: 0 },
 ];
 
-/** New collections only this system writes: no legacy document can violate the unique indexes. */
-export async function up(ctx: MigrationContext) {
-  const { created, present } = await ensureIndexes(ctx, INDEXES);
-  return ctx.dryRun ? { would_create: created, already_present: present } : { created, already_present: present };
-}
-
-/** Drops the indexes UP created; the collections and their documents stay (sessions keep working). */
-export async function down(ctx: MigrationContext) {
-  const recorded = ctx.appliedSummary?.created;
-  const targets = Array.isArray(recorded) ? recorded.map((label) => parseLabel(String(label))) : INDEXES;
-  if (ctx.dryRun) return { would_drop: await existingOf(ctx.db, targets) };
-  await ctx.checkpoint("drop indexes");
-  const dropped = await dropIndexes(ctx.db, targets);
-  return { dropped, already_gone: targets.map(indexLabel).filter((l) => !dropped.includes(l)) };
-}
+// New collections only this system writes: no legacy document can violate the unique indexes.
+// Down drops the indexes up created; the collections and their documents stay (sessions keep working).
+export const { up, down } = indexOnlyMigration(INDEXES);

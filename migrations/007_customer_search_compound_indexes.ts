@@ -1,5 +1,4 @@
-import { dropIndexes, ensureIndexes, existingOf, indexLabel, parseLabel, type IndexDef } from "../scripts/migrate/indexes.ts";
-import type { MigrationContext } from "../scripts/migrate/types.ts";
+import { indexOnlyMigration, type IndexDef } from "../scripts/migrate/indexes.ts";
 
 export const id = "007_customer_search_compound_indexes";
 export const description =
@@ -25,17 +24,5 @@ export const INDEXES: IndexDef[] = [
   { collection: "customers_v2", name: "area_1_status_1_name_search_1_id_1", key: { area: 1, status: 1, name_search: 1, id: 1 } },
 ];
 
-export async function up(ctx: MigrationContext) {
-  const { created, present } = await ensureIndexes(ctx, INDEXES);
-  return ctx.dryRun ? { would_create: created, already_present: present } : { created, already_present: present };
-}
-
-/** Drops the indexes UP created (006's indexes keep serving every search, only slower). */
-export async function down(ctx: MigrationContext) {
-  const recorded = ctx.appliedSummary?.created;
-  const targets = Array.isArray(recorded) ? recorded.map((label) => parseLabel(String(label))) : INDEXES;
-  if (ctx.dryRun) return { would_drop: await existingOf(ctx.db, targets) };
-  await ctx.checkpoint("drop indexes");
-  const dropped = await dropIndexes(ctx.db, targets);
-  return { dropped, already_gone: targets.map(indexLabel).filter((l) => !dropped.includes(l)) };
-}
+// Down drops the indexes up created (006's indexes keep serving every search, only slower).
+export const { up, down } = indexOnlyMigration(INDEXES);

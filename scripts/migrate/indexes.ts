@@ -207,3 +207,25 @@ export async function findDuplicateKeys(db: Db, def: IndexDef, show: readonly st
   }
   return duplicates;
 }
+
+/**
+ * The up/down of a migration that only adds indexes: up creates the missing ones (a dry run
+ * lists them); down drops exactly those up recorded as created (all of `defs` when nothing was
+ * recorded), leaving the collections and their documents alone.
+ */
+export function indexOnlyMigration(defs: readonly IndexDef[]) {
+  return {
+    async up(ctx: MigrationContext) {
+      const { created, present } = await ensureIndexes(ctx, defs);
+      return ctx.dryRun ? { would_create: created, already_present: present } : { created, already_present: present };
+    },
+    async down(ctx: MigrationContext) {
+      const recorded = ctx.appliedSummary?.created;
+      const targets = Array.isArray(recorded) ? recorded.map((label) => parseLabel(String(label))) : defs;
+      if (ctx.dryRun) return { would_drop: await existingOf(ctx.db, targets) };
+      await ctx.checkpoint("drop indexes");
+      const dropped = await dropIndexes(ctx.db, targets);
+      return { dropped, already_gone: targets.map(indexLabel).filter((l) => !dropped.includes(l)) };
+    },
+  };
+}
